@@ -1,0 +1,85 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Shared by every Swift target, as Hummingbird does: `any` spelled out, and imports that are visible only where they are written.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Outreach",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "outreach", targets: ["outreach"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+    ],
+    targets: [
+        // MARK: - C bridges
+        // libetpan's pkg-config file carries -specs flags SwiftPM rejects; the headers are in /usr/include, so link by name only.
+        .systemLibrary(name: "CEtpan", providers: [.apt(["libetpan-dev"])]),
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-gnutls-dev"])]),
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+
+        // MARK: - Outreach
+        .target(name: "OutreachCore", swiftSettings: swiftSettings),
+        .target(name: "OutreachMail", dependencies: ["OutreachCore", "CEtpan"], swiftSettings: swiftSettings),
+        .target(
+            name: "OutreachStore",
+            dependencies: ["OutreachCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "OutreachTransport",
+            dependencies: [
+                "OutreachCore", "OutreachMail", "CEtpan", "CCurl", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "OutreachEngine",
+            dependencies: [
+                "OutreachCore", "OutreachMail", "OutreachStore", "OutreachTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "OutreachWeb", dependencies: ["OutreachCore", "OutreachStore", "OutreachEngine"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "outreach",
+            dependencies: [
+                "OutreachCore", "OutreachMail", "OutreachStore", "OutreachTransport", "OutreachEngine", "OutreachWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Drives the C bridges through one IMAP and one SMTP cycle, so the integration tests can run it under valgrind.
+        .executableTarget(
+            name: "BridgeExercise",
+            dependencies: ["OutreachCore", "OutreachMail", "OutreachTransport", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/BridgeExercise",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Tests
+        .testTarget(name: "OutreachCoreTests", dependencies: ["OutreachCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "OutreachMailTests", dependencies: ["OutreachMail", "OutreachCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "OutreachStoreTests", dependencies: ["OutreachStore", "OutreachCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "OutreachTransportTests", dependencies: ["OutreachTransport", "OutreachCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "outreach", "BridgeExercise", "OutreachCore", "OutreachMail", "OutreachStore", "OutreachTransport", "OutreachEngine",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,92 @@
+/// A mailbox address (`local@domain`) that passed the checks an MTA would apply before accepting it.
+///
+/// Validation follows the WHATWG "valid e-mail address" grammar (what browsers accept), which is a deliberate
+/// subset of RFC 5322 that excludes quoted local parts and comments, plus RFC 5321's length limits. Domains are
+/// kept as typed; comparison is case-insensitive on the domain and exact on the local part, as RFC 5321 says,
+/// but ``normalized`` lowercases both because every real provider treats local parts case-insensitively.
+public struct EmailAddress: Hashable, Sendable, CustomStringConvertible, Codable {
+    public let localPart: String
+    public let domain: String
+
+    public var description: String { "\(localPart)@\(domain)" }
+    /// The form used as a key (deduplication, lookups): trimmed and lowercased.
+    public var normalized: String { description.lowercased() }
+
+    public enum Invalid: Error, Equatable, CustomStringConvertible {
+        case empty
+        case missingAt(String)
+        case badLocalPart(String)
+        case badDomain(String)
+        case tooLong(String)
+
+        public var description: String {
+            switch self {
+            case .empty: "the address is empty"
+            case .missingAt(let s): "'\(s)' is not an email address (no @)"
+            case .badLocalPart(let s): "'\(s)' has characters that are not allowed before the @"
+            case .badDomain(let s): "'\(s)' has a domain that is not a valid host name"
+            case .tooLong(let s): "'\(s)' is longer than SMTP allows (64 characters before the @, 254 in all)"
+            }
+        }
+    }
+
+    public init(localPart: String, domain: String) {
+        self.localPart = localPart
+        self.domain = domain
+    }
+
+    /// Parses and validates an address; surrounding white space and one pair of angle brackets are tolerated.
+    public init(parsing raw: String) throws(Invalid) {
+        var text = raw.trimmingASCIIWhitespace()
+        if text.hasPrefix("<") && text.hasSuffix(">") && text.count >= 2 {
+            text = String(text.dropFirst().dropLast())
+        }
+        guard !text.isEmpty else { throw .empty }
+        guard let at = text.lastIndex(of: "@") else { throw .missingAt(text) }
+        let local = String(text[..<at])
+        let domain = String(text[text.index(after: at)...])
+        guard local.utf8.count <= 64, text.utf8.count <= 254 else { throw .tooLong(text) }
+        guard !local.isEmpty, local.utf8.allSatisfy(Self.isLocalPartByte) else { throw .badLocalPart(text) }
+        guard Self.isValidDomain(domain) else { throw .badDomain(text) }
+        self.init(localPart: local, domain: domain)
+    }
+
+    public static func isValid(_ raw: String) -> Bool {
+        (try? EmailAddress(parsing: raw)) != nil
+    }
+
+    // WHATWG: a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-
+    private static func isLocalPartByte(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return Array(".!#$%&'*+/=?^_`{|}~-".utf8).contains(b)
+        }
+    }
+
+    /// Dot-separated labels of letters, digits and inner hyphens, at most 63 octets each; at least one dot, since a bare
+    /// host name is never a prospect's domain. Non-ASCII labels (IDN) are accepted and left for the transport to encode.
+    static func isValidDomain(_ domain: String) -> Bool {
+        guard !domain.isEmpty, domain.utf8.count <= 253 else { return false }
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2 else { return false }
+        for label in labels {
+            guard !label.isEmpty, label.utf8.count <= 63, label.first != "-", label.last != "-" else { return false }
+            for scalar in label.unicodeScalars {
+                let ok = scalar.value > 0x7F || scalar.properties.isAlphabetic && scalar.isASCII || ("0"..."9").contains(scalar) || scalar == "-"
+                if !ok { return false }
+            }
+        }
+        return true
+    }
+}
+
+extension StringProtocol {
+    /// Trims spaces, tabs, CR and LF — the white space that CSV cells and config values carry — without Foundation.
+    public func trimmingASCIIWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
+    }
+}

@@ -1,0 +1,74 @@
+import Logging
+import OutreachCore
+import OutreachTransport
+
+/// What `outreach account test` found: can the account log in to its SMTP server, and to its IMAP server, and which
+/// special-use folders does the IMAP server have.
+public struct AccountCheck: Sendable {
+    public struct SMTPResult: Sendable {
+        public let endpoint: ServerEndpoint
+        public let outcome: Result<SMTPReply, TransportError>
+    }
+
+    public struct IMAPResult: Sendable {
+        public let endpoint: ServerEndpoint
+        public let outcome: Result<Found, TransportError>
+
+        public struct Found: Sendable {
+            public let capabilities: Set<String>
+            public let mailboxes: [IMAPMailbox]
+            /// The folders Outreach will use, by special use; a use the server lacks is absent.
+            public let specialFolders: [IMAPMailbox.SpecialUse: String]
+        }
+    }
+
+    public let account: Account
+    public let smtp: SMTPResult
+    public let imap: IMAPResult
+    public var succeeded: Bool {
+        if case .success = smtp.outcome, case .success = imap.outcome { return true }
+        return false
+    }
+
+    /// The uses `account test` reports, in order.
+    public static let reportedUses: [IMAPMailbox.SpecialUse] = [.sent, .drafts, .junk, .archive]
+
+    /// Runs both checks at once; each has its own connection and thread.
+    public static func run(account: Account, password: Secret, logger: Logger) async -> AccountCheck {
+        var logger = logger
+        logger[metadataKey: "account"] = "\(account.email)"
+        async let smtp = checkSMTP(account: account, password: password, logger: logger)
+        async let imap = checkIMAP(account: account, password: password, logger: logger)
+        return AccountCheck(account: account, smtp: await smtp, imap: await imap)
+    }
+
+    static func checkSMTP(account: Account, password: Secret, logger: Logger) async -> SMTPResult {
+        let connection = SMTPConnection(endpoint: account.smtp, username: account.username, password: password, trust: account.trust, logger: logger)
+        do {
+            let reply = try await connection.verifyLogin()
+            await connection.close()
+            return SMTPResult(endpoint: account.smtp, outcome: .success(reply))
+        } catch {
+            return SMTPResult(endpoint: account.smtp, outcome: .failure(error))
+        }
+    }
+
+    static func checkIMAP(account: Account, password: Secret, logger: Logger) async -> IMAPResult {
+        let connection = IMAPConnection(endpoint: account.imap, trust: account.trust, logger: logger)
+        do {
+            try await connection.connect()
+            try await connection.login(username: account.username, password: password)
+            let mailboxes = try await connection.listMailboxes()
+            let capabilities = await connection.capabilities
+            await connection.logout()
+            var special: [IMAPMailbox.SpecialUse: String] = [:]
+            for use in IMAPMailbox.SpecialUse.allCases {
+                if let box = mailboxes.mailbox(for: use) { special[use] = box.name }
+            }
+            return IMAPResult(endpoint: account.imap, outcome: .success(.init(capabilities: capabilities, mailboxes: mailboxes, specialFolders: special)))
+        } catch {
+            await connection.logout()
+            return IMAPResult(endpoint: account.imap, outcome: .failure(error))
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import GRDB
+
+/// The embedded default: one SQLite file in WAL mode, migrated on open. Owns the connection pool and the migrator,
+/// as GRDB's demo app's `AppDatabase` does; the per-concern stores take it as their writer.
+public struct SQLiteDatabase: Sendable {
+    let writer: any DatabaseWriter
+    public let path: String
+
+    /// Opens (and migrates) the database at `path`.
+    /// - Parameter create: when false, a missing file is an error telling the operator to run `outreach init`.
+    public init(path: String, create: Bool) throws {
+        if !create && path != ":memory:" && !FileManager.default.fileExists(atPath: path) {
+            throw StoreError.databaseMissing(path: path)
+        }
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        // Several processes (CLI, worker, web) share the file; wait for a writer instead of failing at once.
+        configuration.busyMode = .timeout(10)
+        do {
+            if path == ":memory:" {
+                writer = try DatabaseQueue(configuration: configuration)
+            } else {
+                let directory = (path as NSString).deletingLastPathComponent
+                if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+                writer = try DatabasePool(path: path, configuration: configuration)
+            }
+            self.path = path
+            try Self.migrator.migrate(writer)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: String(describing: error))
+        }
+    }
+
+    /// An in-memory database for tests.
+    public static func inMemory() throws -> SQLiteDatabase { try SQLiteDatabase(path: ":memory:", create: true) }
+
+    public var accounts: SQLiteAccountStore { SQLiteAccountStore(writer: writer) }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-accounts") { db in
+            try db.create(table: "account") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("email", .text).notNull().unique().collate(.nocase)
+                t.column("displayName", .text)
+                t.column("username", .text).notNull()
+                t.column("smtpURL", .text).notNull()
+                t.column("imapURL", .text).notNull()
+                t.column("caFile", .text)
+                t.column("allowInsecureTLS", .boolean).notNull().defaults(to: false)
+                t.column("copyToSent", .boolean).notNull().defaults(to: true)
+                // AES-256-GCM sealed by the caller; see SecretBox.
+                t.column("passwordSealed", .blob).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+        }
+        return migrator
+    }
+}

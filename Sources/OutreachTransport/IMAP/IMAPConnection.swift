@@ -1,0 +1,276 @@
+import CEtpan
+import Foundation
+import Logging
+import OutreachMail
+import OutreachCore
+
+/// One IMAP session (libetpan), confined to its own thread: libetpan's calls block, so this actor runs on a
+/// ``DedicatedThreadExecutor`` rather than on Swift's cooperative pool, and the `mailimap` handle never leaves it.
+///
+/// The server's certificate is verified with ``PeerCertificateVerifier`` right after the TLS handshake and before
+/// anything else is said, because libetpan itself checks nothing.
+public actor IMAPConnection {
+    public let endpoint: ServerEndpoint
+    private let trust: TLSTrust
+    private let logger: Logger
+    private let timeoutSeconds: Int
+    private let executor: DedicatedThreadExecutor
+    private var session: UnsafeMutablePointer<mailimap>?
+    private var capabilityCache: Set<String> = []
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    public init(endpoint: ServerEndpoint, trust: TLSTrust, logger: Logger, timeoutSeconds: Int = 60) {
+        ProcessSetup.prepare()
+        self.endpoint = endpoint
+        self.trust = trust
+        self.logger = logger
+        self.timeoutSeconds = timeoutSeconds
+        self.executor = DedicatedThreadExecutor(name: "imap \(endpoint.authority)")
+    }
+
+    isolated deinit {
+        if let session { mailimap_free(session) }
+        executor.shutdown()
+    }
+
+    /// Connects, sets up TLS (implicit or STARTTLS) and verifies the certificate. Nothing secret is sent.
+    public func connect() throws(TransportError) {
+        guard session == nil else { return }
+        guard let s = mailimap_new(0, nil) else { throw TransportError(.configuration, server: endpoint.label, detail: "out of memory") }
+        session = s
+        mailimap_set_timeout(s, time_t(timeoutSeconds))
+        let host = endpoint.host
+        let port = UInt16(endpoint.port)
+        let useSNI = !PeerCertificateVerifier.isIPAddress(host)
+        let sniCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void = { context, data in
+            guard let context, let data else { return }
+            mailstream_ssl_set_server_name(context, data.assumingMemoryBound(to: CChar.self))
+        }
+
+        switch endpoint.security {
+        case .implicitTLS:
+            let status = host.withCString { name in
+                mailimap_ssl_connect_with_callback(s, name, port, sniCallback, useSNI ? UnsafeMutableRawPointer(mutating: name) : nil)
+            }
+            try checkConnect(status)
+            try verifyPeer()
+            try refreshCapabilities()
+        case .startTLS:
+            let status = host.withCString { mailimap_socket_connect(s, $0, port) }
+            try checkConnect(status)
+            try refreshCapabilities()
+            guard capabilityCache.contains("STARTTLS") else {
+                close()
+                throw TransportError(.tlsUnavailable, server: endpoint.label, detail: "no STARTTLS capability")
+            }
+            let upgraded = host.withCString { name in
+                mailimap_socket_starttls_with_callback(s, sniCallback, useSNI ? UnsafeMutableRawPointer(mutating: name) : nil)
+            }
+            guard upgraded == MAILIMAP_NO_ERROR else {
+                close()
+                throw TransportError(.connection, server: endpoint.label, detail: "the STARTTLS handshake failed")
+            }
+            try verifyPeer()
+            // RFC 3501 §6.2.1: capabilities announced before STARTTLS must be forgotten.
+            try refreshCapabilities()
+        }
+        logger.debug("IMAP connected", metadata: ["server": "\(endpoint.authority)"])
+    }
+
+    public func login(username: String, password: Secret) throws(TransportError) {
+        let s = try connected()
+        let status = mailimap_login(s, username, password.revealed)
+        guard status == MAILIMAP_NO_ERROR else {
+            let text = serverText()
+            if status == MAILIMAP_ERROR_LOGIN || status == MAILIMAP_ERROR_PROTOCOL {
+                throw TransportError(.authentication, server: endpoint.label, detail: "the server refused the login for \(username)\(text.map { " (\($0))" } ?? "")")
+            }
+            throw streamError(status, during: "LOGIN")
+        }
+        // Servers may announce more capabilities once authenticated (Dovecot does).
+        try refreshCapabilities()
+        logger.debug("IMAP logged in", metadata: ["server": "\(endpoint.authority)"])
+    }
+
+    public var capabilities: Set<String> { capabilityCache }
+
+    public func listMailboxes() throws(TransportError) -> [IMAPMailbox] {
+        let s = try connected()
+        var result: UnsafeMutablePointer<clist>?
+        let status = mailimap_list(s, "", "*", &result)
+        guard status == MAILIMAP_NO_ERROR else { throw commandError(status, command: "LIST") }
+        defer { if let result { mailimap_list_result_free(result) } }
+        return CList<mailimap_mailbox_list>(result).map { entry in
+            var attributes: [String] = []
+            if let flags = entry.pointee.mb_flag {
+                switch Int(flags.pointee.mbf_sflag) {
+                case MAILIMAP_MBX_LIST_SFLAG_MARKED: attributes.append("Marked")
+                case MAILIMAP_MBX_LIST_SFLAG_UNMARKED: attributes.append("Unmarked")
+                case MAILIMAP_MBX_LIST_SFLAG_NOSELECT: attributes.append("Noselect")
+                default: break
+                }
+                for flag in CList<mailimap_mbx_list_oflag>(flags.pointee.mbf_oflags) {
+                    if Int(flag.pointee.of_type) == MAILIMAP_MBX_LIST_OFLAG_NOINFERIORS {
+                        attributes.append("Noinferiors")
+                    } else if let ext = flag.pointee.of_flag_ext {
+                        attributes.append(String(cString: ext))
+                    }
+                }
+            }
+            let delimiter = entry.pointee.mb_delimiter == 0 ? nil : Character(Unicode.Scalar(UInt8(bitPattern: entry.pointee.mb_delimiter)))
+            return IMAPMailbox(name: String(cString: entry.pointee.mb_name), delimiter: delimiter, attributes: attributes)
+        }
+    }
+
+    /// Opens a folder read-only (EXAMINE): sync never changes flags.
+    public func examine(_ mailbox: String) throws(TransportError) -> IMAPMailboxStatus {
+        let s = try connected()
+        var modseq: UInt64 = 0
+        let status = capabilityCache.contains("CONDSTORE") ? mailimap_examine_condstore(s, mailbox, &modseq) : mailimap_examine(s, mailbox)
+        guard status == MAILIMAP_NO_ERROR, let info = s.pointee.imap_selection_info else { throw commandError(status, command: "EXAMINE \(mailbox)") }
+        return IMAPMailboxStatus(
+            uidValidity: info.pointee.sel_uidvalidity, uidNext: info.pointee.sel_uidnext, messageCount: info.pointee.sel_exists, highestModSeq: modseq
+        )
+    }
+
+    /// Fetches the named header fields of the messages with UIDs in `uids` (upper bound nil = `*`).
+    /// Messages at or below `uids.lowerBound - 1` are dropped, because `UID n:*` always returns the last message.
+    public func fetchHeaderFields(_ fields: [String], uids: ClosedRange<UInt32>?, from lower: UInt32 = 1) throws(TransportError) -> [IMAPFetchedHeaders] {
+        let s = try connected()
+        let set = uids.map { mailimap_set_new_interval($0.lowerBound, $0.upperBound) } ?? mailimap_set_new_interval(lower, 0)
+        defer { mailimap_set_free(set) }
+        let lowest = uids?.lowerBound ?? lower
+        let fetchType = mailimap_fetch_type_new_fetch_att_list_empty()
+        defer { mailimap_fetch_type_free(fetchType) }
+        mailimap_fetch_type_new_fetch_att_list_add(fetchType, mailimap_fetch_att_new_uid())
+        let names = clist_new()!
+        for field in fields { cetpan_clist_append(names, strdup(field)) }
+        let section = mailimap_section_new_header_fields(mailimap_header_list_new(names))
+        mailimap_fetch_type_new_fetch_att_list_add(fetchType, mailimap_fetch_att_new_body_peek_section(section))
+
+        var result: UnsafeMutablePointer<clist>?
+        let status = mailimap_uid_fetch(s, set, fetchType, &result)
+        guard status == MAILIMAP_NO_ERROR else { throw commandError(status, command: "UID FETCH") }
+        defer { if let result { mailimap_fetch_list_free(result) } }
+        var messages: [IMAPFetchedHeaders] = []
+        for message in CList<mailimap_msg_att>(result) {
+            var uid: UInt32 = 0
+            var bytes: [UInt8] = []
+            for item in CList<mailimap_msg_att_item>(message.pointee.att_list) where Int(item.pointee.att_type) == MAILIMAP_MSG_ATT_ITEM_STATIC {
+                guard let attribute = item.pointee.att_data.att_static else { continue }
+                switch Int(attribute.pointee.att_type) {
+                case MAILIMAP_MSG_ATT_UID:
+                    uid = attribute.pointee.att_data.att_uid
+                case MAILIMAP_MSG_ATT_BODY_SECTION:
+                    if let section = attribute.pointee.att_data.att_body_section, let part = section.pointee.sec_body_part {
+                        bytes = part.withMemoryRebound(to: UInt8.self, capacity: section.pointee.sec_length) {
+                            Array(UnsafeBufferPointer(start: $0, count: section.pointee.sec_length))
+                        }
+                    }
+                default: continue
+                }
+            }
+            if uid >= lowest { messages.append(IMAPFetchedHeaders(uid: uid, headerBytes: bytes)) }
+        }
+        return messages
+    }
+
+    /// Sends LOGOUT and closes the connection. Safe to call more than once.
+    public func logout() {
+        guard let s = session else { return }
+        _ = mailimap_logout(s)
+        close()
+    }
+
+    // MARK: - Internals
+
+    private func connected() throws(TransportError) -> UnsafeMutablePointer<mailimap> {
+        guard let session else { throw TransportError(.protocolFailure, server: endpoint.label, detail: "not connected") }
+        return session
+    }
+
+    private func close() {
+        if let session { mailimap_free(session) }
+        session = nil
+        capabilityCache = []
+    }
+
+    private func checkConnect(_ status: Int32) throws(TransportError) {
+        // Connecting answers with the greeting's state (1 or 2), not NO_ERROR (0).
+        if status == MAILIMAP_NO_ERROR_AUTHENTICATED || status == MAILIMAP_NO_ERROR_NON_AUTHENTICATED || status == MAILIMAP_NO_ERROR { return }
+        close()
+        switch Int(status) {
+        case MAILIMAP_ERROR_CONNECTION_REFUSED:
+            throw TransportError(.connection, server: endpoint.label, detail: "connection refused or host not found")
+        case MAILIMAP_ERROR_SSL:
+            throw TransportError(.connection, server: endpoint.label, detail: "the TLS handshake failed (is this port \(endpoint.security == .implicitTLS ? "really implicit TLS? try imap:// for STARTTLS" : "plain IMAP?"))")
+        case MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION:
+            throw TransportError(.connection, server: endpoint.label, detail: "the server refused the session (BYE in its greeting)")
+        case MAILIMAP_ERROR_STREAM:
+            throw TransportError(.timeout, server: endpoint.label, detail: "no greeting within \(timeoutSeconds) s, or the connection was closed")
+        default:
+            throw TransportError(.connection, server: endpoint.label, detail: "libetpan error \(status)")
+        }
+    }
+
+    private func verifyPeer() throws(TransportError) {
+        guard let s = session else { return }
+        if trust.allowInsecure {
+            logger.warning("TLS certificate NOT verified: the account is set to allow insecure connections", metadata: ["server": "\(endpoint.authority)"])
+            return
+        }
+        var chain: [[UInt8]] = []
+        if let array = mailstream_get_certificate_chain(s.pointee.imap_stream) {
+            defer { mailstream_certificate_chain_free(array) }
+            for i in 0..<Int(array.pointee.len) {
+                guard let raw = array.pointee.array[i] else { continue }
+                let string = raw.assumingMemoryBound(to: MMAPString.self)
+                guard let bytes = string.pointee.str else { continue }
+                chain.append(bytes.withMemoryRebound(to: UInt8.self, capacity: string.pointee.len) { Array(UnsafeBufferPointer(start: $0, count: string.pointee.len)) })
+            }
+        }
+        if let problem = PeerCertificateVerifier.problem(chain: chain, host: endpoint.host, caFile: trust.caFile) {
+            close()
+            throw TransportError(.certificate, server: endpoint.label, detail: problem)
+        }
+    }
+
+    private func refreshCapabilities() throws(TransportError) {
+        let s = try connected()
+        var data: UnsafeMutablePointer<mailimap_capability_data>?
+        let status = mailimap_capability(s, &data)
+        guard status == MAILIMAP_NO_ERROR, let data else { throw commandError(status, command: "CAPABILITY") }
+        defer { mailimap_capability_data_free(data) }
+        var names: Set<String> = []
+        for capability in CList<mailimap_capability>(data.pointee.cap_list) {
+            switch Int(capability.pointee.cap_type) {
+            case MAILIMAP_CAPABILITY_AUTH_TYPE:
+                if let auth = capability.pointee.cap_data.cap_auth_type { names.insert("AUTH=" + String(cString: auth).uppercased()) }
+            default:
+                if let name = capability.pointee.cap_data.cap_name { names.insert(String(cString: name).uppercased()) }
+            }
+        }
+        capabilityCache = names
+    }
+
+    private func serverText() -> String? {
+        guard let text = session?.pointee.imap_response else { return nil }
+        let value = String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+        return value.isEmpty ? nil : value
+    }
+
+    private func streamError(_ status: Int32, during command: String) -> TransportError {
+        if status == MAILIMAP_ERROR_STREAM {
+            close()
+            return TransportError(.connection, server: endpoint.label, detail: "the connection was lost during \(command)")
+        }
+        return TransportError(.protocolFailure, server: endpoint.label, detail: "\(command) failed (libetpan error \(status))")
+    }
+
+    private func commandError(_ status: Int32, command: String) -> TransportError {
+        if status == MAILIMAP_ERROR_STREAM || status == MAILIMAP_ERROR_PARSE { return streamError(status, during: command) }
+        let text = serverText()
+        return TransportError(.protocolFailure, server: endpoint.label, detail: "\(command) failed\(text.map { ": \($0)" } ?? "")")
+    }
+}

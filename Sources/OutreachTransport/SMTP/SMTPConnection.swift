@@ -1,0 +1,223 @@
+import CCurl
+import Foundation
+import Logging
+import OutreachCore
+
+/// An SMTP submission session through libcurl, confined to its own thread.
+///
+/// One curl easy handle per connection: consecutive sends reuse the TCP/TLS connection and its AUTH, which is
+/// what makes throttle-free sending fast. The connection is refused unless TLS is in place (implicit or STARTTLS)
+/// and the server really authenticated us — a server that offers no AUTH gets no message.
+public actor SMTPConnection {
+    public let endpoint: ServerEndpoint
+    private let username: String
+    private let password: Secret
+    private let trust: TLSTrust
+    private let logger: Logger
+    private let timeoutSeconds: Int
+    private let executor: DedicatedThreadExecutor
+    private var handle: UnsafeMutableRawPointer?
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    public init(endpoint: ServerEndpoint, username: String, password: Secret, trust: TLSTrust, logger: Logger, timeoutSeconds: Int = 120) {
+        ProcessSetup.prepare()
+        self.endpoint = endpoint
+        self.username = username
+        self.password = password
+        self.trust = trust
+        self.logger = logger
+        self.timeoutSeconds = timeoutSeconds
+        self.executor = DedicatedThreadExecutor(name: "smtp \(endpoint.authority)")
+    }
+
+    isolated deinit {
+        if let handle { curl_easy_cleanup(handle) }
+        executor.shutdown()
+    }
+
+    /// Connects, says EHLO, upgrades to TLS, authenticates and sends NOOP: proves the account can send without
+    /// sending anything.
+    @discardableResult
+    public func verifyLogin() throws(TransportError) -> SMTPReply {
+        let transfer = Transfer(upload: nil)
+        let curl = try prepare(transfer)
+        ccurl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, "NOOP")
+        defer { ccurl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, nil) }
+        return try perform(curl, transfer, what: "NOOP")
+    }
+
+    /// Sends one message. `message` is the complete RFC 5322 text with CRLF line ends; curl dot-stuffs it.
+    public func send(from sender: EmailAddress, to recipients: [EmailAddress], message: [UInt8]) throws(TransportError) -> SMTPReply {
+        let transfer = Transfer(upload: message)
+        let curl = try prepare(transfer)
+        var list: UnsafeMutablePointer<curl_slist>?
+        for recipient in recipients { list = curl_slist_append(list, "<\(recipient)>") }
+        defer {
+            ccurl_setopt_slist(curl, CURLOPT_MAIL_RCPT, nil)
+            curl_slist_free_all(list)
+        }
+        ccurl_setopt_string(curl, CURLOPT_MAIL_FROM, "<\(sender)>")
+        ccurl_setopt_slist(curl, CURLOPT_MAIL_RCPT, list)
+        ccurl_setopt_long(curl, CURLOPT_UPLOAD, 1)
+        ccurl_setopt_long(curl, CURLOPT_INFILESIZE, message.count)
+        defer { ccurl_setopt_long(curl, CURLOPT_UPLOAD, 0) }
+        return try perform(curl, transfer, what: "message")
+    }
+
+    /// Closes the connection (QUIT). The next send opens a new one.
+    public func close() {
+        if let handle { curl_easy_cleanup(handle) }
+        handle = nil
+    }
+
+    // MARK: - Internals
+
+    /// State shared with curl's C callbacks for one `curl_easy_perform`. Only the connection's thread touches it.
+    private final class Transfer {
+        let upload: [UInt8]?
+        var offset = 0
+        var pendingLines: [String] = []
+        var lastReply: [String] = []
+        var replies: [[String]] = []
+        var sawGreeting = false
+        var sentAuth = false
+        var refusedUnauthenticated = false
+        /// curl writes its error text here during perform, so it must not move: C memory, not a Swift array.
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+
+        init(upload: [UInt8]?) {
+            self.upload = upload
+            errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        }
+
+        deinit { errorBuffer.deallocate() }
+
+        var uploadComplete: Bool { upload.map { offset >= $0.count } ?? false }
+
+        func received(_ text: String) {
+            for raw in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+                let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard line.count >= 3 else { continue }
+                pendingLines.append(line)
+                if line.count == 3 || line[line.index(line.startIndex, offsetBy: 3)] == " " {
+                    if line.hasPrefix("220") && replies.isEmpty { sawGreeting = true }
+                    lastReply = pendingLines
+                    replies.append(pendingLines)
+                    pendingLines = []
+                }
+            }
+        }
+    }
+
+    private func prepare(_ transfer: Transfer) throws(TransportError) -> UnsafeMutableRawPointer {
+        if handle == nil { handle = curl_easy_init() }
+        guard let curl = handle else { throw TransportError(.configuration, server: endpoint.label, detail: "libcurl could not create a handle") }
+        let box = Unmanaged.passUnretained(transfer).toOpaque()
+        ccurl_setopt_string(curl, CURLOPT_URL, endpoint.url)
+        ccurl_setopt_long(curl, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
+        ccurl_setopt_string(curl, CURLOPT_USERNAME, username)
+        ccurl_setopt_string(curl, CURLOPT_PASSWORD, password.revealed)
+        ccurl_setopt_long(curl, CURLOPT_NOSIGNAL, 1)
+        ccurl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT, 30)
+        // No overall timeout: a big message on a slow link is fine as long as bytes keep moving.
+        ccurl_setopt_long(curl, CURLOPT_LOW_SPEED_LIMIT, 1)
+        ccurl_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, timeoutSeconds)
+        if let caFile = trust.caFile { ccurl_setopt_string(curl, CURLOPT_CAINFO, caFile) }
+        if trust.allowInsecure {
+            logger.warning("TLS certificate NOT verified: the account is set to allow insecure connections", metadata: ["server": "\(endpoint.authority)"])
+            ccurl_setopt_long(curl, CURLOPT_SSL_VERIFYPEER, 0)
+            ccurl_setopt_long(curl, CURLOPT_SSL_VERIFYHOST, 0)
+        } else {
+            ccurl_setopt_long(curl, CURLOPT_SSL_VERIFYPEER, 1)
+            ccurl_setopt_long(curl, CURLOPT_SSL_VERIFYHOST, 2)
+        }
+        ccurl_setopt_pointer(curl, CURLOPT_ERRORBUFFER, transfer.errorBuffer)
+        // The debug stream is how we see the server's reply text and enhanced status codes; what we send is
+        // inspected only for the AUTH verb and never stored, since it carries the credentials.
+        ccurl_setopt_long(curl, CURLOPT_VERBOSE, 1)
+        ccurl_setopt_debug_callback(curl) { _, type, data, size, context in
+            guard let data, let context else { return 0 }
+            let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+            let bytes = UnsafeRawBufferPointer(start: data, count: size)
+            switch type {
+            case CURLINFO_HEADER_IN:
+                transfer.received(String(decoding: bytes, as: UTF8.self))
+            case CURLINFO_HEADER_OUT:
+                if bytes.starts(with: Array("AUTH ".utf8)) { transfer.sentAuth = true }
+            default:
+                break
+            }
+            return 0
+        }
+        ccurl_setopt_pointer(curl, CURLOPT_DEBUGDATA, box)
+        ccurl_setopt_read_callback(curl) { buffer, size, count, context in
+            guard let buffer, let context else { return Int(CURL_READFUNC_ABORT) }
+            let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+            // On a fresh connection (we saw its greeting) the data goes out only if we authenticated on it.
+            if transfer.sawGreeting && !transfer.sentAuth {
+                transfer.refusedUnauthenticated = true
+                return Int(CURL_READFUNC_ABORT)
+            }
+            guard let upload = transfer.upload else { return 0 }
+            let n = min(size * count, upload.count - transfer.offset)
+            upload.withUnsafeBytes { source in
+                UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + transfer.offset, byteCount: n)
+            }
+            transfer.offset += n
+            return n
+        }
+        ccurl_setopt_pointer(curl, CURLOPT_READDATA, box)
+        return curl
+    }
+
+    private func perform(_ curl: UnsafeMutableRawPointer, _ transfer: Transfer, what: String) throws(TransportError) -> SMTPReply {
+        let code = withExtendedLifetime(transfer) { curl_easy_perform(curl) }
+        ccurl_setopt_pointer(curl, CURLOPT_ERRORBUFFER, nil)
+        var responseCode = 0
+        ccurl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &responseCode)
+        let reply = SMTPReply(lines: transfer.lastReply)
+        let curlText = String(cString: transfer.errorBuffer).trimmingCharacters(in: .whitespacesAndNewlines)
+        let fallbackText = curlText.isEmpty ? String(cString: curl_easy_strerror(code)) : curlText
+        let serverText = reply?.summary ?? fallbackText
+
+        if code == CURLE_OK {
+            if transfer.sawGreeting && !transfer.sentAuth {
+                close()
+                throw TransportError(.authentication, server: endpoint.label, detail: "the server offered no way to log in (no AUTH after EHLO), so nothing was sent")
+            }
+            logger.debug("SMTP \(what) accepted", metadata: ["server": "\(endpoint.authority)", "smtp.reply": "\(serverText)"])
+            return reply ?? SMTPReply(code: responseCode, enhancedStatus: nil, text: "")
+        }
+        if transfer.refusedUnauthenticated {
+            close()
+            throw TransportError(.authentication, server: endpoint.label, detail: "the server offered no way to log in (no AUTH after EHLO), so the message was not sent")
+        }
+        // After an error the connection's state is unknown: start the next message on a fresh one.
+        close()
+        switch code {
+        case CURLE_LOGIN_DENIED:
+            throw TransportError(.authentication, server: endpoint.label, detail: "the server refused the login for \(username) (\(serverText))", replyCode: reply?.code, enhancedStatus: reply?.enhancedStatus)
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR:
+            throw TransportError(.certificate, server: endpoint.label, detail: fallbackText)
+        case CURLE_USE_SSL_FAILED:
+            throw TransportError(.tlsUnavailable, server: endpoint.label, detail: fallbackText)
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SSL_CONNECT_ERROR:
+            throw TransportError(.connection, server: endpoint.label, detail: fallbackText)
+        default:
+            break
+        }
+        if let reply, reply.code >= 400 {
+            let kind: TransportError.Kind = reply.code >= 500 ? .rejectedPermanently : .rejectedTemporarily
+            throw TransportError(kind, server: endpoint.label, detail: "the server refused the \(what): \(reply.summary)", replyCode: reply.code, enhancedStatus: reply.enhancedStatus)
+        }
+        if transfer.uploadComplete {
+            // RFC 1047: the gap between the final "." and the reply. The message may have been accepted.
+            throw TransportError(.outcomeUnknown, server: endpoint.label, detail: fallbackText)
+        }
+        if code == CURLE_OPERATION_TIMEDOUT {
+            throw TransportError(.timeout, server: endpoint.label, detail: fallbackText)
+        }
+        throw TransportError(.connection, server: endpoint.label, detail: fallbackText)
+    }
+}

@@ -1,0 +1,179 @@
+import ArgumentParser
+import Foundation
+import OutreachCore
+import OutreachEngine
+import OutreachTransport
+
+struct AccountCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "account",
+        abstract: "Add, list, test and remove sending accounts.",
+        subcommands: [Add.self, List.self, Test.self, Remove.self]
+    )
+}
+
+extension AccountCommand {
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add an SMTP+IMAP account. The password is read from standard input or a prompt and stored encrypted.",
+            discussion: """
+                smtps://host:465 uses TLS from the start; smtp://host:587 must upgrade with STARTTLS (a server that \
+                does not offer it is refused). imaps:// and imap:// likewise. Certificates are checked against the \
+                system trust store, or against --ca-file for a private CA.
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The sending address.") var email: String
+        @Option(help: ArgumentHelp("The SMTP server, e.g. smtps://smtp.example.com:465.", valueName: "url")) var smtp: String
+        @Option(help: ArgumentHelp("The IMAP server, e.g. imaps://imap.example.com:993.", valueName: "url")) var imap: String
+        @Option(help: "The login, when it is not the address itself.") var username: String?
+        @Option(help: "The display name prospects see in From.") var name: String?
+        @Option(name: .customLong("ca-file"), help: ArgumentHelp("PEM file of CA certificates to trust for this account's servers.", valueName: "pem"))
+        var caFile: String?
+        @Flag(help: "Do not verify the servers' TLS certificates (a warning is logged on every connection).") var insecure = false
+        @Flag(inversion: .prefixedNo, help: "Append a copy of each sent message to the Sent folder (default: on, except for providers that do it themselves).")
+        var copyToSent: Bool?
+        @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input.") var passwordStdin = false
+
+        func validate() throws {
+            do { _ = try EmailAddress(parsing: email) } catch { throw ValidationError("\(error)") }
+            do { _ = try ServerEndpoint(parsing: smtp, as: .smtp) } catch { throw ValidationError("--smtp: \(error)") }
+            do { _ = try ServerEndpoint(parsing: imap, as: .imap) } catch { throw ValidationError("--imap: \(error)") }
+            if let name, name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
+                throw ValidationError("--name must be a single line")
+            }
+        }
+
+        func run() async throws {
+            let context = try CommandContext(global)
+            let database = try context.openDatabase()
+            let registry = try context.accountRegistry(database: database)
+            let address = try EmailAddress(parsing: email)
+            let caPath = caFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            let account = Account(
+                email: address, displayName: name, username: username, smtp: try ServerEndpoint(parsing: smtp, as: .smtp),
+                imap: try ServerEndpoint(parsing: imap, as: .imap), trust: TLSTrust(caFile: caPath, allowInsecure: insecure), copyToSent: copyToSent
+            )
+            let password = Secret(try PasswordInput.read(fromStandardInput: passwordStdin, prompt: "Password for \(account.username): "))
+            let stored = try await registry.add(account, password: password)
+            print("Added \(stored.email) (SMTP \(stored.smtp), IMAP \(stored.imap)). Check it with: outreach account test \(stored.email)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the accounts. Passwords are never shown.")
+
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Row: Encodable {
+            let email: String
+            let name: String?
+            let username: String
+            let smtp: String
+            let imap: String
+            let caFile: String?
+            let insecureTLS: Bool
+            let copyToSent: Bool
+            let origin: String
+        }
+
+        func run() async throws {
+            let context = try CommandContext(global)
+            let registry = try context.accountRegistry(database: try context.openDatabase())
+            let rows = try await registry.all().map {
+                Row(
+                    email: $0.email.description, name: $0.displayName, username: $0.username, smtp: $0.smtp.url, imap: $0.imap.url,
+                    caFile: $0.trust.caFile, insecureTLS: $0.trust.allowInsecure, copyToSent: $0.copyToSent, origin: $0.origin.rawValue
+                )
+            }
+            if json {
+                try printJSON(rows)
+                return
+            }
+            if rows.isEmpty {
+                print("No accounts yet. Add one with: outreach account add EMAIL --smtp URL --imap URL")
+                return
+            }
+            print(TextTable(
+                header: ["EMAIL", "NAME", "SMTP", "IMAP", "FROM"],
+                rows: rows.map { [$0.email, $0.name ?? "", $0.smtp, $0.imap, $0.origin == "environment" ? ".env" : "database"] }
+            ).rendered)
+        }
+    }
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Log in to the account's SMTP and IMAP servers and list the special-use folders found. Sends nothing."
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Argument var email: String
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Report: Encodable {
+            struct Part: Encodable {
+                let server: String
+                let ok: Bool
+                let detail: String
+                let errorKind: String?
+            }
+            let email: String
+            let smtp: Part
+            let imap: Part
+            let folders: [String: String]
+        }
+
+        func run() async throws {
+            let context = try CommandContext(global)
+            let registry = try context.accountRegistry(database: try context.openDatabase())
+            let account = try await registry.account(email: email)
+            let check = await AccountCheck.run(account: account, password: try await registry.password(for: account), logger: context.logger)
+
+            let smtpPart: Report.Part
+            switch check.smtp.outcome {
+            case .success(let reply):
+                smtpPart = .init(server: account.smtp.url, ok: true, detail: "logged in as \(account.username); server answered \(reply.summary)", errorKind: nil)
+            case .failure(let error):
+                smtpPart = .init(server: account.smtp.url, ok: false, detail: error.description, errorKind: error.kind.rawValue)
+            }
+            var folders: [String: String] = [:]
+            let imapPart: Report.Part
+            switch check.imap.outcome {
+            case .success(let found):
+                for use in AccountCheck.reportedUses { if let name = found.specialFolders[use] { folders[use.title] = name } }
+                imapPart = .init(server: account.imap.url, ok: true, detail: "logged in as \(account.username); \(found.mailboxes.count) folders", errorKind: nil)
+            case .failure(let error):
+                imapPart = .init(server: account.imap.url, ok: false, detail: error.description, errorKind: error.kind.rawValue)
+            }
+
+            if json {
+                try printJSON(Report(email: account.email.description, smtp: smtpPart, imap: imapPart, folders: folders))
+            } else {
+                print("SMTP \(smtpPart.server): \(smtpPart.ok ? "OK" : "FAILED") — \(smtpPart.detail)")
+                print("IMAP \(imapPart.server): \(imapPart.ok ? "OK" : "FAILED") — \(imapPart.detail)")
+                if imapPart.ok {
+                    for use in AccountCheck.reportedUses {
+                        print("  \(use.title): \(folders[use.title].map { "\"\($0)\"" } ?? "not found")")
+                    }
+                }
+            }
+            if !check.succeeded { throw ExitCode.failure }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an account and its stored password.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument var email: String
+
+        func run() async throws {
+            let context = try CommandContext(global)
+            let registry = try context.accountRegistry(database: try context.openDatabase())
+            try await registry.remove(email: email)
+            print("Removed \(email).")
+        }
+    }
+}
