@@ -43,7 +43,6 @@ public actor SMTPConnection {
         let transfer = Transfer(upload: nil)
         let curl = try prepare(transfer)
         ccurl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, "NOOP")
-        defer { ccurl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, nil) }
         return try perform(curl, transfer, what: "NOOP")
     }
 
@@ -54,14 +53,14 @@ public actor SMTPConnection {
         var list: UnsafeMutablePointer<curl_slist>?
         for recipient in recipients { list = curl_slist_append(list, "<\(recipient)>") }
         defer {
-            ccurl_setopt_slist(curl, CURLOPT_MAIL_RCPT, nil)
+            // perform() drops the handle after a failure; only a surviving handle still points at the list.
+            if let handle { ccurl_setopt_slist(handle, CURLOPT_MAIL_RCPT, nil) }
             curl_slist_free_all(list)
         }
         ccurl_setopt_string(curl, CURLOPT_MAIL_FROM, "<\(sender)>")
         ccurl_setopt_slist(curl, CURLOPT_MAIL_RCPT, list)
         ccurl_setopt_long(curl, CURLOPT_UPLOAD, 1)
         ccurl_setopt_long(curl, CURLOPT_INFILESIZE, message.count)
-        defer { ccurl_setopt_long(curl, CURLOPT_UPLOAD, 0) }
         return try perform(curl, transfer, what: "message")
     }
 
@@ -114,6 +113,10 @@ public actor SMTPConnection {
         if handle == nil { handle = curl_easy_init() }
         guard let curl = handle else { throw TransportError(.configuration, server: endpoint.label, detail: "libcurl could not create a handle") }
         let box = Unmanaged.passUnretained(transfer).toOpaque()
+        // The handle is reused across transfers: clear what the previous kind of transfer set.
+        ccurl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, nil)
+        ccurl_setopt_long(curl, CURLOPT_UPLOAD, 0)
+        ccurl_setopt_slist(curl, CURLOPT_MAIL_RCPT, nil)
         ccurl_setopt_string(curl, CURLOPT_URL, endpoint.url)
         ccurl_setopt_long(curl, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
         ccurl_setopt_string(curl, CURLOPT_USERNAME, username)
@@ -168,12 +171,17 @@ public actor SMTPConnection {
             return n
         }
         ccurl_setopt_pointer(curl, CURLOPT_READDATA, box)
+        // curl writes the answer to a custom command (our NOOP) as "body" data; by default that goes to stdout.
+        ccurl_setopt_write_callback(curl) { _, size, count, _ in size * count }
         return curl
     }
 
     private func perform(_ curl: UnsafeMutableRawPointer, _ transfer: Transfer, what: String) throws(TransportError) -> SMTPReply {
         let code = withExtendedLifetime(transfer) { curl_easy_perform(curl) }
+        // The transfer object dies with this call; curl must not keep pointers into it.
         ccurl_setopt_pointer(curl, CURLOPT_ERRORBUFFER, nil)
+        ccurl_setopt_pointer(curl, CURLOPT_DEBUGDATA, nil)
+        ccurl_setopt_pointer(curl, CURLOPT_READDATA, nil)
         var responseCode = 0
         ccurl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &responseCode)
         let reply = SMTPReply(lines: transfer.lastReply)

@@ -1,0 +1,865 @@
+#!/usr/bin/python3
+"""Real mail servers on loopback for the integration tests.
+
+A private Dovecot (IMAP, IMAPS, LMTP) plus an aiosmtpd submission relay
+(SMTP with mandatory STARTTLS, and implicit-TLS SMTPS) that hands every
+accepted message to Dovecot over LMTP, so a message sent through SMTP shows
+up in the recipient's INBOX over IMAP.  Everything lives in one directory;
+nothing under /etc or /var/run is touched, so several instances can run side
+by side.
+
+    mailservers.py start DIR [--users FILE_OR_INLINE] [--cert-host HOST]
+        Generate a test CA and server certificate, start the servers, wait
+        until they answer, then write DIR/state.json and print it on stdout.
+        --users  "a@x:pw,b@x:pw" or a file with one "email:password" a line.
+        --cert-host  issue the server certificate for DNS:HOST only (IP:HOST
+                     if HOST is an address) for host-name mismatch tests;
+                     default SANs are DNS:localhost + IP:127.0.0.1.
+    mailservers.py stop DIR
+        Stop the relay and Dovecot; succeeds when they are already gone.
+    mailservers.py deliver DIR --from A --to B [--to C ...] FILE|-
+        Deliver raw RFC 5322 bytes over LMTP into the recipients' INBOX.
+
+Must run as root under Debian's /usr/bin/python3 (python3-aiosmtpd).
+Exit status: 0 ok, 1 failure, 2 something required is not installed.
+"""
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import grp
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+HOST = "127.0.0.1"
+DEFAULT_USERS = [
+    ("alice@example.test", "alice-secret-pw"),
+    ("bob@example.test", "bob-secret-pw"),
+]
+READY_TIMEOUT = 20.0      # seconds to wait for every port to greet
+CERT_DAYS = 5
+RELAY_LOG = "smtp-relay.log"
+RELAY_PID = "smtp-relay.pid"
+RELAY_CONFIG = "smtp-relay.json"
+DOVECOT_LOG = "dovecot.log"
+DOVECOT_START_LOG = "dovecot-start.log"
+
+
+class Fatal(Exception):
+    """Startup/usage failure: message for stderr, plus an exit status."""
+
+    def __init__(self, message, status=1):
+        super().__init__(message)
+        self.status = status
+
+
+# --------------------------------------------------------------------------
+# small helpers
+
+def eprint(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def paths(d):
+    """All well-known file locations inside an instance directory."""
+    d = os.path.abspath(d)
+    tls = os.path.join(d, "tls")
+    return {
+        "dir": d,
+        "tls": tls,
+        "ca": os.path.join(tls, "ca.pem"),
+        "ca_key": os.path.join(tls, "ca.key"),
+        "other_ca": os.path.join(tls, "other-ca.pem"),
+        "other_ca_key": os.path.join(tls, "other-ca.key"),
+        "cert": os.path.join(tls, "server.pem"),
+        "key": os.path.join(tls, "server.key"),
+        "conf": os.path.join(d, "dovecot.conf"),
+        "users": os.path.join(d, "users"),
+        "base": os.path.join(d, "run"),        # dovecot base_dir (sockets)
+        "state_dir": os.path.join(d, "state"),
+        "mail": os.path.join(d, "mail"),
+        "master_pid": os.path.join(d, "run", "master.pid"),
+        "dovecot_log": os.path.join(d, DOVECOT_LOG),
+        "dovecot_start_log": os.path.join(d, DOVECOT_START_LOG),
+        "relay_log": os.path.join(d, RELAY_LOG),
+        "relay_pid": os.path.join(d, RELAY_PID),
+        "relay_config": os.path.join(d, RELAY_CONFIG),
+        "state": os.path.join(d, "state.json"),
+    }
+
+
+def tail(path, lines=20):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", "replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            # state is the field after the ")" that closes the comm field
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def descendants(pid):
+    """Pids of all descendants of pid (scan of /proc)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def terminate(pids, grace):
+    """SIGTERM pids, wait up to grace seconds, then SIGKILL the survivors."""
+    pids = [p for p in pids if p and alive(p)]
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    for p in pids:
+        if alive(p):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+
+
+def find_dovecot():
+    # /usr/sbin is not always on PATH (e.g. sudo-less CI shells).
+    return shutil.which("dovecot", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+
+
+def parse_users(spec):
+    """--users value: a file (one "email:password" a line, or comma separated)
+    or the inline form "email:password,email:password"."""
+    if spec is None:
+        return list(DEFAULT_USERS)
+    if os.path.isfile(spec):
+        with open(spec, encoding="utf-8") as f:
+            items = [i for line in f for i in line.strip().split(",")]
+    else:
+        items = spec.split(",")
+    users = []
+    for item in items:
+        item = item.strip()
+        if not item or item.startswith("#"):
+            continue
+        email, sep, password = item.partition(":")
+        email = email.strip().lower()  # dovecot lower-cases logins (%Lu)
+        if not sep or "@" not in email or not password:
+            raise Fatal(f"bad --users entry {item!r}: expected email:password")
+        # passwd-file is colon separated, so a ':' would corrupt the line.
+        if ":" in password or any(c.isspace() for c in password):
+            raise Fatal(f"password for {email} must not contain ':' or whitespace")
+        users.append((email, password))
+    if not users:
+        raise Fatal("--users gave no users")
+    return users
+
+
+def lmtp_deliver(port, mail_from, rcpt, data, mail_options=()):
+    """One LMTP transaction for one recipient -> (code, text).
+
+    One recipient per transaction on purpose: after DATA an LMTP server
+    answers once per recipient, and smtplib.LMTP only reads the first reply.
+    """
+    try:
+        # local_hostname avoids smtplib's getfqdn(), which stalls without DNS.
+        with smtplib.LMTP(HOST, port, local_hostname="localhost", timeout=60) as lmtp:
+            lmtp.ehlo_or_helo_if_needed()
+            opts = [o for o in mail_options
+                    if (o.startswith("BODY=") and lmtp.has_extn("8bitmime"))
+                    or (o == "SMTPUTF8" and lmtp.has_extn("smtputf8"))]
+            lmtp.sendmail(mail_from, [rcpt], data, mail_options=opts)
+        return 250, "OK"
+    except smtplib.SMTPRecipientsRefused as e:
+        code, msg = e.recipients.get(rcpt, (550, b"recipient refused"))
+    except smtplib.SMTPResponseException as e:  # sender refused, DATA refused, ...
+        code, msg = e.smtp_code, e.smtp_error
+    except (OSError, smtplib.SMTPException) as e:
+        return 451, f"4.3.0 LMTP delivery failed: {e}"
+    if isinstance(msg, bytes):
+        msg = msg.decode("utf-8", "replace")
+    return code, " ".join(msg.split())  # LMTP multi-line text -> one line
+
+
+def greets(port, prefix, ssl_ctx=None, timeout=1.0):
+    """Connect to port (optionally through TLS) and check the greeting."""
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout) as raw:
+            sock = ssl_ctx.wrap_socket(raw, server_hostname=None) if ssl_ctx else raw
+            buf = b""
+            while b"\n" not in buf:
+                chunk = sock.recv(512)
+                if not chunk:
+                    return False
+                buf += chunk
+            return buf.startswith(prefix)
+    except (OSError, ssl.SSLError):
+        return False
+
+
+# --------------------------------------------------------------------------
+# prerequisites
+
+def check_prerequisites():
+    if os.geteuid() != 0:
+        raise Fatal("mailservers.py must run as root (dovecot drops to the "
+                    "mail/dovenull/dovecot users and the mail dir is chowned to mail)", 2)
+    missing = []
+    if not find_dovecot():
+        missing.append("dovecot (apt-get install dovecot-imapd dovecot-lmtpd)")
+    else:
+        # Debian's layout; the protocol binaries come from separate packages.
+        for binary, pkg in (("imap", "dovecot-imapd"), ("imap-login", "dovecot-imapd"),
+                            ("lmtp", "dovecot-lmtpd")):
+            if os.path.isdir("/usr/lib/dovecot") and \
+                    not os.path.exists(f"/usr/lib/dovecot/{binary}"):
+                missing.append(f"/usr/lib/dovecot/{binary} (apt-get install {pkg})")
+    if not shutil.which("openssl"):
+        missing.append("openssl (apt-get install openssl)")
+    try:
+        import aiosmtpd  # noqa: F401
+    except ImportError:
+        missing.append("the aiosmtpd Python module for /usr/bin/python3 "
+                       "(apt-get install python3-aiosmtpd)")
+    for user in ("dovenull", "dovecot", "mail"):
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            missing.append(f"system user {user!r} (created by the dovecot-core package)")
+    if missing:
+        raise Fatal("missing prerequisites:\n  " + "\n  ".join(missing), 2)
+
+
+# --------------------------------------------------------------------------
+# certificates
+
+OPENSSL_CNF = """\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = placeholder
+[ca_ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = {san}
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+"""
+
+
+def openssl(args, cnf):
+    # OPENSSL_CONF points at our file so the system openssl.cnf cannot add
+    # or clash with extensions.
+    env = dict(os.environ, OPENSSL_CONF=cnf)
+    r = subprocess.run(["openssl"] + args, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    if r.returncode != 0:
+        raise Fatal("openssl " + " ".join(args) + " failed:\n"
+                    + r.stdout.decode("utf-8", "replace"))
+
+
+def make_ca(cert, key, cn, cnf):
+    openssl(["req", "-x509", "-config", cnf, "-extensions", "ca_ext",
+             "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", key, "-out", cert, "-days", str(CERT_DAYS), "-sha256",
+             "-set_serial", serial(), "-subj", f"/O=Mail Gateway Tests/CN={cn}"], cnf)
+
+
+def serial():
+    # 127 random bits, positive (top bit clear) as RFC 5280 wants
+    return "0x" + format(secrets.randbits(127) | (1 << 120), "x")
+
+
+def make_certificates(p, cert_host):
+    os.makedirs(p["tls"], exist_ok=True)
+    os.chmod(p["tls"], 0o755)
+    if cert_host:
+        try:
+            ipaddress.ip_address(cert_host)
+            san = f"IP:{cert_host}"
+        except ValueError:
+            san = f"DNS:{cert_host}"
+        cn = cert_host
+    else:
+        san, cn = "DNS:localhost, IP:127.0.0.1", "localhost"
+    cnf = os.path.join(p["tls"], "openssl.cnf")
+    with open(cnf, "w") as f:
+        f.write(OPENSSL_CNF.format(san=san))
+    tag = secrets.token_hex(4)  # unique CA names per instance
+    make_ca(p["ca"], p["ca_key"], f"Test CA {tag}", cnf)
+    make_ca(p["other_ca"], p["other_ca_key"], f"Unrelated Test CA {tag}", cnf)
+    csr = os.path.join(p["tls"], "server.csr")
+    openssl(["req", "-new", "-config", cnf,
+             "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", p["key"], "-out", csr, "-subj", f"/O=Mail Gateway Tests/CN={cn}"], cnf)
+    openssl(["x509", "-req", "-in", csr, "-CA", p["ca"], "-CAkey", p["ca_key"],
+             "-set_serial", serial(), "-days", str(CERT_DAYS), "-sha256",
+             "-extfile", cnf, "-extensions", "server_ext", "-out", p["cert"]], cnf)
+    for f in (p["ca"], p["other_ca"], p["cert"]):
+        os.chmod(f, 0o644)
+    for f in (p["ca_key"], p["other_ca_key"], p["key"]):
+        os.chmod(f, 0o600)  # dovecot reads ssl_key as root (config process)
+    return cn, [s.strip() for s in san.split(",")]
+
+
+# --------------------------------------------------------------------------
+# dovecot
+
+DOVECOT_CONF = """\
+# Private test instance generated by mailservers.py -- not /etc/dovecot.
+instance_name = {instance}
+base_dir = {base}
+state_dir = {state_dir}
+log_path = {log}
+info_log_path = {log}
+debug_log_path = {log}
+listen = 127.0.0.1
+protocols = imap lmtp
+hostname = localhost
+postmaster_address = postmaster@example.test
+
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_min_protocol = TLSv1.2
+
+# Login processes refuse to run as root; mail must not be owned by uid 0.
+default_login_user = dovenull
+default_internal_user = dovecot
+default_internal_group = dovecot
+first_valid_uid = 1
+
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+# Default is a 2 s penalty per failed login; wrong-password tests need no delay.
+auth_failure_delay = 0
+
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {users}
+}}
+# A static userdb checks user existence through the passdb, so LMTP
+# answers 550 5.1.1 for unknown recipients.
+userdb {{
+  driver = static
+  args = uid=mail gid=mail home={mail}/%u
+}}
+
+mail_location = maildir:~/Maildir
+mail_fsync = never
+
+namespace inbox {{
+  inbox = yes
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = subscribe
+  }}
+  mailbox Drafts {{
+    special_use = \\Drafts
+    auto = subscribe
+  }}
+  mailbox Junk {{
+    special_use = \\Junk
+    auto = subscribe
+  }}
+  mailbox Archive {{
+    special_use = \\Archive
+    auto = subscribe
+  }}
+}}
+
+# Anvil's per-IP auth penalty would delay every later login from 127.0.0.1
+# (2 -> 15 s) after one wrong-password test; mode 0 disables it.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {imaps}
+    ssl = yes
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp}
+  }}
+}}
+"""
+
+
+def write_dovecot_config(p, users, ports):
+    with open(p["users"], "w") as f:
+        for email, password in users:
+            f.write(f"{email}:{{PLAIN}}{password}\n")
+    # read by the auth process, which runs as the dovecot user
+    os.chown(p["users"], 0, grp.getgrnam("dovecot").gr_gid)
+    os.chmod(p["users"], 0o640)
+    for d in (p["state_dir"], p["mail"]):
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+    mail = pwd.getpwnam("mail")
+    for root, dirs, files in os.walk(p["mail"]):
+        for name in [root] + [os.path.join(root, x) for x in dirs + files]:
+            os.chown(name, mail.pw_uid, mail.pw_gid)
+    conf = DOVECOT_CONF.format(
+        instance="dovecot-test-" + secrets.token_hex(3),
+        base=p["base"], state_dir=p["state_dir"], log=p["dovecot_log"],
+        cert=p["cert"], key=p["key"], users=p["users"], mail=p["mail"],
+        imap=ports["imap"], imaps=ports["imaps"], lmtp=ports["lmtp"])
+    with open(p["conf"], "w") as f:
+        f.write(conf)
+    os.chmod(p["conf"], 0o644)
+
+
+def start_dovecot(p):
+    with open(p["dovecot_start_log"], "ab") as log:
+        # dovecot daemonizes: this returns once the master has forked.
+        r = subprocess.run([find_dovecot(), "-c", p["conf"]], stdin=subprocess.DEVNULL,
+                           stdout=log, stderr=subprocess.STDOUT,
+                           start_new_session=True, timeout=30)
+    if r.returncode != 0:
+        raise Fatal(f"dovecot exited with status {r.returncode}\n"
+                    + tail(p["dovecot_start_log"]) + "\n" + tail(p["dovecot_log"]))
+
+
+def dovecot_master(p):
+    """Master pid from base_dir/master.pid, only if it really is our dovecot."""
+    pid = read_pid(p["master_pid"])
+    if pid and alive(pid) and p["conf"] in (cmdline(pid) or ""):
+        return pid
+    return None
+
+
+def stop_dovecot(p, pid=None):
+    """Stop our dovecot master (pid given, or read from base_dir/master.pid)."""
+    if pid is None:
+        pid = dovecot_master(p)
+    elif not (alive(pid) and p["conf"] in (cmdline(pid) or "")):
+        pid = None  # gone, or the pid was reused by an unrelated process
+    if not pid:
+        return
+    # Collect the children first: if the master needs SIGKILL they would
+    # otherwise be orphaned and impossible to attribute to this instance.
+    family = [pid] + descendants(pid)
+    terminate([pid], grace=5)
+    terminate(family, grace=1)
+
+
+# --------------------------------------------------------------------------
+# SMTP relay (runs as "mailservers.py smtp-relay DIR", detached)
+
+def relay_main(d):
+    import logging
+    import warnings
+    from aiosmtpd.smtp import SMTP, AuthResult
+
+    p = paths(d)
+    with open(p["relay_config"]) as f:
+        cfg = json.load(f)
+    users = {u["email"]: u["password"] for u in cfg["users"]}
+    lmtp_port = cfg["lmtpPort"]
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    # aiosmtpd's own logger warns on every AUTH (login_data deprecation)
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    log = logging.getLogger("relay")
+    # "Requiring AUTH while not requiring TLS" is expected on the SMTPS port:
+    # the socket is already TLS, aiosmtpd just cannot tell.
+    warnings.simplefilter("ignore")
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        login = getattr(auth_data, "login", b"") or b""
+        password = getattr(auth_data, "password", b"") or b""
+        login = login.decode("utf-8", "replace").lower()
+        ok = login in users and secrets.compare_digest(
+            users[login].encode(), password)
+        if not ok:
+            log.info("AUTH %s failed for %r", mechanism, login)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+    class Handler:
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if address.lower() not in users:
+                return f"550 5.1.1 <{address}>: user unknown"
+            envelope.rcpt_tos.append(address)
+            envelope.rcpt_options.extend(rcpt_options)
+            return "250 OK"
+
+        async def handle_DATA(self, server, session, envelope):
+            loop = asyncio.get_running_loop()
+            opts = list(envelope.mail_options)
+            for rcpt in envelope.rcpt_tos:
+                code, text = await loop.run_in_executor(
+                    None, lmtp_deliver, lmtp_port, envelope.mail_from, rcpt,
+                    envelope.original_content, opts)
+                if code != 250:
+                    log.warning("LMTP refused %s -> %s: %s %s",
+                                envelope.mail_from, rcpt, code, text)
+                    return f"{code} {text}"
+            log.info("delivered %d bytes from %s to %s",
+                     len(envelope.original_content), envelope.mail_from,
+                     ",".join(envelope.rcpt_tos))
+            return "250 OK"
+
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(p["cert"], p["key"])
+    handler = Handler()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+
+    def factory(**kwargs):
+        # hostname= avoids socket.getfqdn(), which stalls without DNS.
+        return lambda: SMTP(handler, hostname="localhost", loop=loop,
+                            authenticator=authenticator, auth_required=True,
+                            enable_SMTPUTF8=True, **kwargs)
+
+    servers = [
+        # submission: STARTTLS mandatory before AUTH/MAIL
+        loop.run_until_complete(loop.create_server(
+            factory(tls_context=tls, require_starttls=True),
+            host=HOST, port=cfg["smtpPort"])),
+        # implicit TLS
+        loop.run_until_complete(loop.create_server(
+            factory(auth_require_tls=False),
+            host=HOST, port=cfg["smtpsPort"], ssl=tls)),
+    ]
+    with open(p["relay_pid"], "w") as f:
+        f.write(f"{os.getpid()}\n")
+
+    dovecot_pid = None
+
+    def watchdog():
+        # Safety net for callers that delete DIR without calling "stop":
+        # take dovecot down and exit instead of leaking processes.  The
+        # master pid is remembered because master.pid goes away with DIR.
+        nonlocal dovecot_pid
+        if os.path.isdir(p["dir"]):
+            dovecot_pid = dovecot_master(p) or dovecot_pid
+            loop.call_later(1, watchdog)
+        else:
+            log.warning("%s vanished; stopping dovecot and the relay", p["dir"])
+            if dovecot_pid:
+                stop_dovecot(p, dovecot_pid)
+            loop.stop()
+
+    loop.add_signal_handler(signal.SIGTERM, loop.stop)
+    loop.add_signal_handler(signal.SIGINT, loop.stop)
+    loop.call_later(0.3, watchdog)
+    log.info("listening: smtp %s (STARTTLS required), smtps %s; LMTP -> %s",
+             cfg["smtpPort"], cfg["smtpsPort"], lmtp_port)
+    try:
+        loop.run_forever()
+    finally:
+        for s in servers:
+            s.close()
+        try:
+            os.unlink(p["relay_pid"])
+        except OSError:
+            pass
+        log.info("stopped")
+    return 0
+
+
+def start_relay(p, users, ports):
+    with open(p["relay_config"], "w") as f:
+        json.dump({"users": [{"email": e, "password": pw} for e, pw in users],
+                   "lmtpPort": ports["lmtp"], "smtpPort": ports["smtp"],
+                   "smtpsPort": ports["smtps"]}, f)
+    os.chmod(p["relay_config"], 0o600)
+    with open(p["relay_log"], "ab") as log:
+        # Detached: own session, no inherited stdio.  A leftover child holding
+        # the caller's stdout open would make CI wait forever.
+        proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "smtp-relay", p["dir"]],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True, cwd=p["dir"])
+    return proc
+
+
+def relay_pid(p):
+    """Relay pid from its pid file, only if it really is our relay."""
+    pid = read_pid(p["relay_pid"])
+    cl = cmdline(pid) if pid else None
+    if pid and alive(pid) and cl and "smtp-relay" in cl and p["dir"] in cl:
+        return pid
+    return None
+
+
+# --------------------------------------------------------------------------
+# commands
+
+def free_ports(names):
+    # Hold all sockets open until every port is chosen so they are distinct.
+    socks = []
+    try:
+        for _ in names:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((HOST, 0))
+            socks.append(s)
+        return {n: s.getsockname()[1] for n, s in zip(names, socks)}
+    finally:
+        for s in socks:
+            s.close()
+
+
+def wait_ready(p, ports, relay_proc):
+    ctx = ssl.create_default_context(cafile=p["ca"])
+    ctx.check_hostname = False  # --cert-host may name another host; chain is still checked
+    checks = {
+        "imap": (ports["imap"], b"* OK", None),
+        "imaps": (ports["imaps"], b"* OK", ctx),
+        "lmtp": (ports["lmtp"], b"220", None),
+        "smtp": (ports["smtp"], b"220", None),
+        "smtps": (ports["smtps"], b"220", ctx),
+    }
+    pending = dict(checks)
+    deadline = time.monotonic() + READY_TIMEOUT
+    while pending:
+        if relay_proc.poll() is not None:
+            raise Fatal(f"SMTP relay exited with status {relay_proc.returncode}:\n"
+                        + tail(p["relay_log"]))
+        for name, (port, prefix, c) in list(pending.items()):
+            if greets(port, prefix, c):
+                del pending[name]
+        if not pending:
+            break
+        fatal = [l for l in tail(p["dovecot_log"], 200).splitlines() if " Fatal: " in l]
+        if fatal:
+            raise Fatal("dovecot failed:\n" + "\n".join(fatal[-10:]))
+        if time.monotonic() > deadline:
+            raise Fatal("timed out waiting for " + ", ".join(
+                f"{n} (port {v[0]})" for n, v in pending.items())
+                + "\n--- dovecot.log ---\n" + tail(p["dovecot_log"])
+                + "\n--- smtp-relay.log ---\n" + tail(p["relay_log"]))
+        time.sleep(0.05)
+
+
+def launch(p, users, ports):
+    """Start dovecot and the relay, wait until all ports greet -> pids.
+    On failure everything started here is stopped again."""
+    relay_proc = None
+    try:
+        start_dovecot(p)
+        relay_proc = start_relay(p, users, ports)
+        wait_ready(p, ports, relay_proc)
+        dpid, rpid = dovecot_master(p), relay_pid(p)
+        if not dpid or not rpid:
+            raise Fatal("servers answered but their pid files are missing\n"
+                        + tail(p["dovecot_log"]) + "\n" + tail(p["relay_log"]))
+        return dpid, rpid
+    except BaseException:
+        if relay_proc is not None and relay_proc.poll() is None:
+            terminate([relay_proc.pid], grace=3)
+        stop_dovecot(p)
+        raise
+
+
+def cmd_start(args):
+    check_prerequisites()
+    users = parse_users(args.users)
+    p = paths(args.dir)
+    # The path ends up unquoted in dovecot.conf, where '%' is also expanded.
+    if any(c.isspace() or c in "%\"'\\<{}#" for c in p["dir"]):
+        raise Fatal(f"DIR {p['dir']!r} must not contain whitespace, quotes or %<{{}}#\\")
+    os.makedirs(p["dir"], exist_ok=True)
+    os.chmod(p["dir"], 0o755)
+    # dovecot's unprivileged processes must traverse every parent directory.
+    parent = os.path.dirname(p["dir"])
+    while parent != "/":
+        if not os.stat(parent).st_mode & 0o001:
+            eprint(f"warning: {parent} is not world-searchable; dovecot's "
+                   f"unprivileged processes may fail to reach {p['dir']}")
+        parent = os.path.dirname(parent)
+
+    cert_host, sans = make_certificates(p, args.cert_host)
+    # Ports are picked, released and then bound by dovecot/the relay; another
+    # process can grab one in between (parallel test runs), so a bind
+    # failure gets a couple of retries with fresh ports.
+    for attempt in range(3):
+        ports = free_ports(["imap", "imaps", "lmtp", "smtp", "smtps"])
+        write_dovecot_config(p, users, ports)
+        try:
+            dpid, rpid = launch(p, users, ports)
+            break
+        except Fatal as e:
+            if attempt < 2 and "address already in use" in str(e).lower():
+                eprint("note: port collision, retrying with new ports")
+                for log in (p["dovecot_log"], p["dovecot_start_log"], p["relay_log"]):
+                    if os.path.exists(log):  # keep for diagnosis, out of the way
+                        os.replace(log, f"{log}.attempt{attempt + 1}")
+                continue
+            raise
+
+    state = {
+        "dir": p["dir"],
+        "host": HOST,
+        "caFile": p["ca"],
+        "otherCAFile": p["other_ca"],
+        "serverCertFile": p["cert"],
+        "serverCertHost": cert_host,
+        "serverCertSANs": sans,
+        "imapPort": ports["imap"],
+        "imapsPort": ports["imaps"],
+        "lmtpPort": ports["lmtp"],
+        "smtpPort": ports["smtp"],
+        "smtpsPort": ports["smtps"],
+        "users": [{"email": e, "password": pw} for e, pw in users],
+        "dovecotPid": dpid,
+        "relayPid": rpid,
+    }
+    text = json.dumps(state)
+    with open(p["state"], "w") as f:
+        f.write(text + "\n")
+    print(text, flush=True)
+    return 0
+
+
+def cmd_stop(args):
+    p = paths(args.dir)
+    if not os.path.isdir(p["dir"]):
+        return 0
+    # Pid files are authoritative (state.json may be absent if start failed);
+    # both are checked against /proc/PID/cmdline before anything is killed.
+    rpid = relay_pid(p)
+    if rpid:
+        terminate([rpid], grace=3)
+    stop_dovecot(p)
+    return 0
+
+
+def cmd_deliver(args):
+    p = paths(args.dir)
+    try:
+        with open(p["state"]) as f:
+            port = json.load(f)["lmtpPort"]
+    except (OSError, ValueError, KeyError) as e:
+        raise Fatal(f"cannot read {p['state']}: {e} (is the instance started?)")
+    if args.file == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        with open(args.file, "rb") as f:
+            data = f.read()
+    status = 0
+    for rcpt in args.to:
+        code, text = lmtp_deliver(port, args.sender, rcpt, data, ["BODY=8BITMIME"])
+        if code != 250:
+            eprint(f"{rcpt}: {code} {text}")
+            status = 1
+    return status
+
+
+def main(argv):
+    # A test runner may start us with signals blocked or ignored (a blocked mask survives fork and exec); the
+    # servers we start would then shrug off SIGTERM and every stop would wait for its SIGKILL fallback.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    ap = argparse.ArgumentParser(prog="mailservers.py",
+                                 description="Loopback IMAP/LMTP/SMTP servers for tests.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("start", help="start servers in DIR, print state JSON")
+    s.add_argument("dir", metavar="DIR")
+    s.add_argument("--users", metavar="FILE_OR_INLINE",
+                   help='"email:password,email:password" or a file of such lines')
+    s.add_argument("--cert-host", metavar="HOST",
+                   help="issue the server certificate for DNS:HOST only")
+    s = sub.add_parser("stop", help="stop the servers of DIR")
+    s.add_argument("dir", metavar="DIR")
+    s = sub.add_parser("deliver", help="deliver a raw message over LMTP")
+    s.add_argument("dir", metavar="DIR")
+    s.add_argument("--from", dest="sender", required=True, metavar="ADDR")
+    s.add_argument("--to", action="append", required=True, metavar="ADDR")
+    s.add_argument("file", metavar="FILE", help="message file, or - for stdin")
+    s = sub.add_parser("smtp-relay")  # internal: the detached relay process
+    s.add_argument("dir", metavar="DIR")
+    args = ap.parse_args(argv)
+
+    try:
+        if args.cmd == "start":
+            return cmd_start(args)
+        if args.cmd == "stop":
+            return cmd_stop(args)
+        if args.cmd == "deliver":
+            return cmd_deliver(args)
+        return relay_main(args.dir)
+    except Fatal as e:
+        eprint(f"mailservers.py {args.cmd}: {e}")
+        return e.status
+    except subprocess.TimeoutExpired as e:
+        eprint(f"mailservers.py {args.cmd}: timed out: {e}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

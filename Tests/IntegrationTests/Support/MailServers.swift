@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+
+/// A private Dovecot (IMAP, IMAPS, LMTP) and an SMTP submission server that delivers into it, on free loopback
+/// ports in a temporary folder, with TLS from a CA made for this run. `Fixtures/mailservers.py` does the work;
+/// this type starts it, reads what it reports, and stops everything again.
+final class MailServers: @unchecked Sendable {
+    // @unchecked: all properties are immutable after init; stop() is idempotent through the file system.
+
+    struct User: Decodable, Sendable {
+        let email: String
+        let password: String
+    }
+
+    struct State: Decodable, Sendable {
+        let dir: String
+        let caFile: String
+        let otherCAFile: String
+        let serverCertHost: String?
+        let imapPort: Int
+        let imapsPort: Int
+        let lmtpPort: Int
+        let smtpPort: Int
+        let smtpsPort: Int
+        let users: [User]
+    }
+
+    let state: State
+    private let directory: URL
+
+    var caFile: String { state.caFile }
+    var otherCAFile: String { state.otherCAFile }
+    var alice: User { state.users[0] }
+    var bob: User { state.users[1] }
+    var smtpURL: String { "smtp://127.0.0.1:\(state.smtpPort)" }
+    var smtpsURL: String { "smtps://127.0.0.1:\(state.smtpsPort)" }
+    var imapURL: String { "imap://127.0.0.1:\(state.imapPort)" }
+    var imapsURL: String { "imaps://127.0.0.1:\(state.imapsPort)" }
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/mailservers.py").path
+    }
+
+    /// - Parameter certificateHost: issue the server certificate for this name only, instead of localhost/127.0.0.1.
+    init(certificateHost: String? = nil) throws {
+        try RequiredTool.check("/usr/bin/python3", package: "python3")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("outreach-mail-\(UUID().uuidString.prefix(8))")
+        var arguments = [Self.script, "start", directory.path]
+        if let certificateHost { arguments += ["--cert-host", certificateHost] }
+        let result = try CommandRunner.run("/usr/bin/python3", arguments, timeout: 60)
+        guard result.status == 0 else {
+            _ = try? CommandRunner.run("/usr/bin/python3", [Self.script, "stop", directory.path], timeout: 30)
+            throw HarnessError("the test mail servers did not start (exit \(result.status)):\n\(result.stderr)")
+        }
+        state = try JSONDecoder().decode(State.self, from: Data(result.stdout.utf8))
+    }
+
+    /// Delivers raw message bytes into a user's INBOX over LMTP, as another mail client's message would arrive.
+    func deliver(_ message: String, from sender: String, to recipient: String) throws {
+        let result = try CommandRunner.run(
+            "/usr/bin/python3", [Self.script, "deliver", directory.path, "--from", sender, "--to", recipient, "-"], stdin: message, timeout: 30
+        )
+        guard result.status == 0 else { throw HarnessError("LMTP delivery failed: \(result.stderr)") }
+    }
+
+    func stop() {
+        _ = try? CommandRunner.run("/usr/bin/python3", [Self.script, "stop", directory.path], timeout: 30)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    deinit { stop() }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A test that needs a program fails with the Debian package to install, instead of skipping quietly.
+enum RequiredTool {
+    static func check(_ path: String, package: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw HarnessError("\(path) is missing: install it with `apt-get install \(package)`")
+        }
+    }
+}
