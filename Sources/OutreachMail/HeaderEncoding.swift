@@ -29,7 +29,8 @@ enum HeaderEncoding {
         if text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.value >= 0x20 && $0.value < 0x7F) }) && !text.contains("=?") {
             return text
         }
-        return encodedWords(text).joined(separator: "\r\n ")
+        // Joined by a space; fold() then breaks the line between words.
+        return encodedWords(text).joined(separator: " ")
     }
 
     /// A display name in an address: plain atoms stay bare, ASCII with specials is quoted, non-ASCII is encoded.
@@ -47,12 +48,13 @@ enum HeaderEncoding {
     }
 
     private static func encodedWords(_ text: String) -> [String] {
-        // "=?UTF-8?B?" + "?=" is 12 characters; 45 bytes of UTF-8 become 60 base64 characters: 72 in all.
+        // "=?UTF-8?B?" + "?=" is 12 characters; 39 bytes of UTF-8 become 52 base64 characters: 64 in all, so even the
+        // first word fits on one line after "Subject: " (RFC 2047 §2 allows 75).
         var words: [String] = []
         var chunk: [UInt8] = []
         for character in text {
             let bytes = Array(String(character).utf8)
-            if chunk.count + bytes.count > 45 && !chunk.isEmpty {
+            if chunk.count + bytes.count > 39 && !chunk.isEmpty {
                 words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
                 chunk.removeAll(keepingCapacity: true)
             }

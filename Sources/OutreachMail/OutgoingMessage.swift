@@ -85,7 +85,7 @@ public struct OutgoingMessage: Sendable, Equatable {
             return lines.joined(separator: "\r\n") + "\r\n\r\n" + textPart + "\r\n"
         }
         let boundary = "=_outreach_" + messageID.prefix(while: { $0 != "@" }).replacingOccurrences(of: ".", with: "_")
-        lines.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
+        lines.append("Content-Type: multipart/alternative;\r\n boundary=\"\(boundary)\"")
         var body = "This is a multi-part message in MIME format.\r\n"
         body += "\r\n--\(boundary)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
         body += textPart

@@ -136,6 +136,40 @@ struct AccountCommandTests {
         #expect(withoutKey.stderr.contains("no master key"), "\(withoutKey.output)")
     }
 
+    @Test("a seed-style .env is a default account: listed, testable, never stored")
+    func dotEnvDefaultAccount() throws {
+        let servers = try MailServers()
+        defer { servers.stop() }
+        let cli = try OutreachSandbox()
+        defer { cli.remove() }
+        try #require(cli.run(["init"]).status == 0)
+        let dotEnv = """
+            SMTP_HOST=127.0.0.1
+            SMTP_PORT=\(servers.state.smtpPort)
+            SMTP_USERNAME=\(servers.alice.email)
+            SMTP_PASSWORD=\(servers.alice.password)
+            SMTP_USE_TLS=true
+            SMTP_CA_FILE=\(servers.caFile)
+            IMAP_HOST=127.0.0.1
+            IMAP_PORT=\(servers.state.imapsPort)
+            """
+        try dotEnv.write(toFile: cli.directory + "/.env", atomically: true, encoding: .utf8)
+
+        let listed = try cli.run(["account", "list", "--json"])
+        let accounts = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]], "\(listed.output)")
+        #expect(accounts.count == 1)
+        #expect(accounts.first?["origin"] as? String == "environment")
+        #expect(!listed.stdout.contains(servers.alice.password))
+
+        let tested = try cli.run(["account", "test", servers.alice.email])
+        #expect(tested.status == 0, "\(tested.output)")
+        let removed = try cli.run(["account", "remove", servers.alice.email])
+        #expect(removed.status != 0)
+        #expect(removed.stderr.contains(".env"), "\(removed.output)")
+        let database = try Data(contentsOf: URL(fileURLWithPath: cli.databasePath))
+        #expect(database.range(of: Data(servers.alice.email.utf8)) == nil, "the .env account was written to the database")
+    }
+
     // MARK: - Helpers
 
     struct TestReport {

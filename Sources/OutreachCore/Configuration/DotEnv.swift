@@ -34,6 +34,8 @@ public struct DotEnv: Sendable, Equatable {
                 guard value.count >= 2, value.last == quote else { throw Problem(line: lineNumber, reason: "unterminated \(quote) quote") }
                 value = value.dropFirst().dropLast()
                 interpolate = quote == "\""
+            } else if value.hasPrefix("#") {
+                value = ""
             } else if let hash = value.range(of: " #") {
                 value = Substring(value[..<hash.lowerBound].trimmingASCIIWhitespace())
             }
