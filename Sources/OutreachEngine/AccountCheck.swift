@@ -36,7 +36,7 @@ public struct AccountCheck: Sendable {
     /// Runs both checks at once; each has its own connection and thread.
     public static func run(account: Account, password: Secret, logger: Logger) async -> AccountCheck {
         var logger = logger
-        logger[metadataKey: "account"] = "\(account.email)"
+        logger[metadataKey: "account.email"] = "\(account.email)"
         async let smtp = checkSMTP(account: account, password: password, logger: logger)
         async let imap = checkIMAP(account: account, password: password, logger: logger)
         return AccountCheck(account: account, smtp: await smtp, imap: await imap)

@@ -11,6 +11,7 @@ public protocol AccountStore: Sendable {
     func allAccounts() async throws -> [Account]
     /// Case-insensitive on the whole address.
     func account(email: String) async throws -> Account?
+    func account(id: Int64) async throws -> Account?
     func sealedPassword(accountID: Int64) async throws -> [UInt8]?
     /// - Returns: false when there was no such account.
     func deleteAccount(email: String) async throws -> Bool

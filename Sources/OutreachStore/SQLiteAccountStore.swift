@@ -19,6 +19,8 @@ public struct SQLiteAccountStore: AccountStore {
         var copyToSent: Bool
         var passwordSealed: Data
         var createdAt: Date
+        var delaySeconds: Double
+        var jitterSeconds: Double
 
         mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -38,6 +40,8 @@ public struct SQLiteAccountStore: AccountStore {
             copyToSent = account.copyToSent
             passwordSealed = Data(sealed)
             createdAt = Date()
+            delaySeconds = account.pacing.delaySeconds
+            jitterSeconds = account.pacing.jitterSeconds
         }
 
         func account() throws -> Account {
@@ -45,7 +49,8 @@ public struct SQLiteAccountStore: AccountStore {
                 return Account(
                     id: id, email: try EmailAddress(parsing: email), displayName: displayName, username: username,
                     smtp: try ServerEndpoint(parsing: smtpURL, as: .smtp), imap: try ServerEndpoint(parsing: imapURL, as: .imap),
-                    trust: TLSTrust(caFile: caFile, allowInsecure: allowInsecureTLS), copyToSent: copyToSent
+                    trust: TLSTrust(caFile: caFile, allowInsecure: allowInsecureTLS), copyToSent: copyToSent,
+                    pacing: Pacing(delaySeconds: delaySeconds, jitterSeconds: jitterSeconds)
                 )
             } catch {
                 throw StoreError.corrupt("account \(email): \(error)")
@@ -77,12 +82,18 @@ public struct SQLiteAccountStore: AccountStore {
             row.caFile = updated.caFile
             row.allowInsecureTLS = updated.allowInsecureTLS
             row.copyToSent = updated.copyToSent
+            row.delaySeconds = updated.delaySeconds
+            row.jitterSeconds = updated.jitterSeconds
             try row.update(db)
         }
     }
 
     public func allAccounts() async throws -> [Account] {
         try await writer.read { db in try Row.order(Row.Columns.email).fetchAll(db).map { try $0.account() } }
+    }
+
+    public func account(id: Int64) async throws -> Account? {
+        try await writer.read { db in try Row.fetchOne(db, key: id)?.account() }
     }
 
     public func account(email: String) async throws -> Account? {

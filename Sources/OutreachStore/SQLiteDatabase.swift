@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import OutreachCore
 
 /// The embedded default: one SQLite file in WAL mode, migrated on open. Owns the connection pool and the migrator,
 /// as GRDB's demo app's `AppDatabase` does; the per-concern stores take it as their writer.
@@ -38,6 +39,8 @@ public struct SQLiteDatabase: Sendable {
     public static func inMemory() throws -> SQLiteDatabase { try SQLiteDatabase(path: ":memory:", create: true) }
 
     public var accounts: SQLiteAccountStore { SQLiteAccountStore(writer: writer) }
+    public var campaigns: SQLiteCampaignStore { SQLiteCampaignStore(writer: writer) }
+    public var deliveries: SQLiteDeliveryLedger { SQLiteDeliveryLedger(writer: writer) }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -55,6 +58,48 @@ public struct SQLiteDatabase: Sendable {
                 // AES-256-GCM sealed by the caller; see SecretBox.
                 t.column("passwordSealed", .blob).notNull()
                 t.column("createdAt", .datetime).notNull()
+            }
+        }
+        migrator.registerMigration("v2-campaigns") { db in
+            try db.alter(table: "account") { t in
+                t.add(column: "delaySeconds", .double).notNull().defaults(to: Pacing.default.delaySeconds)
+                t.add(column: "jitterSeconds", .double).notNull().defaults(to: Pacing.default.jitterSeconds)
+            }
+            try db.create(table: "campaign") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique().collate(.nocase)
+                t.column("accountID", .integer).notNull().references("account", onDelete: .restrict)
+                // [{header, key}] in the file's order: export writes the original headers back unchanged.
+                t.column("columns", .jsonText).notNull()
+                t.column("sourceFile", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "prospect") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("campaignID", .integer).notNull().references("campaign", onDelete: .cascade)
+                t.column("row", .integer).notNull()
+                // Normalized (lowercased); the original spelling stays in `fields`.
+                t.column("email", .text).notNull()
+                t.column("fields", .jsonText).notNull()
+                t.column("selected", .boolean).notNull()
+                t.column("variant", .text)
+                t.uniqueKey(["campaignID", "email"])
+                t.uniqueKey(["campaignID", "row"])
+            }
+            try db.create(table: "delivery") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("prospectID", .integer).notNull().references("prospect", onDelete: .cascade)
+                t.column("round", .integer).notNull()
+                t.column("state", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("messageID", .text).unique()
+                t.column("threadKey", .text)
+                t.column("replyCode", .integer)
+                t.column("replyText", .text)
+                t.column("updatedAt", .datetime).notNull()
+                t.column("sentAt", .datetime)
+                // The rule that makes a second copy impossible: one ledger row per prospect and round.
+                t.uniqueKey(["prospectID", "round"])
             }
         }
         return migrator

@@ -67,6 +67,23 @@ struct AccountCommandTests {
         }
     }
 
+    @Test("--insecure connects despite an untrusted certificate and warns on every connection")
+    func insecureSwitch() throws {
+        let servers = try MailServers(certificateHost: "mail.elsewhere.test")
+        defer { servers.stop() }
+        let cli = try OutreachSandbox()
+        defer { cli.remove() }
+        try #require(cli.run(["init"]).status == 0)
+        try #require(cli.run(
+            ["account", "add", servers.alice.email, "--smtp", servers.smtpURL, "--imap", servers.imapsURL, "--insecure", "--password-stdin"],
+            stdin: servers.alice.password
+        ).status == 0)
+        let tested = try cli.run(["account", "test", servers.alice.email])
+        #expect(tested.status == 0, "\(tested.output)")
+        let warnings = tested.stderr.components(separatedBy: "TLS certificate NOT verified").count - 1
+        #expect(warnings == 2, "expected one warning per connection (SMTP, IMAP):\n\(tested.stderr)")
+    }
+
     @Test("a certificate issued for another host name fails IMAP and SMTP")
     func certificateForAnotherHost() throws {
         let servers = try MailServers(certificateHost: "mail.elsewhere.test")

@@ -13,12 +13,13 @@ public struct Account: Sendable, Hashable, Codable {
     public var trust: TLSTrust
     /// Append a copy of each sent message to the Sent folder. Off for providers that file it themselves (Gmail's SMTP).
     public var copyToSent: Bool
+    public var pacing: Pacing
     public var origin: Origin
 
     public init(
         id: Int64? = nil, email: EmailAddress, displayName: String? = nil, username: String? = nil,
         smtp: ServerEndpoint, imap: ServerEndpoint, trust: TLSTrust = TLSTrust(), copyToSent: Bool? = nil,
-        origin: Origin = .database
+        pacing: Pacing = .default, origin: Origin = .database
     ) {
         self.id = id
         self.email = email
@@ -28,6 +29,7 @@ public struct Account: Sendable, Hashable, Codable {
         self.imap = imap
         self.trust = trust
         self.copyToSent = copyToSent ?? !Self.providerFilesSentMail(smtpHost: smtp.host)
+        self.pacing = pacing
         self.origin = origin
     }
 

@@ -75,7 +75,7 @@ public actor IMAPConnection {
             // RFC 3501 §6.2.1: capabilities announced before STARTTLS must be forgotten.
             try refreshCapabilities()
         }
-        logger.debug("IMAP connected", metadata: ["server": "\(endpoint.authority)"])
+        logger.debug("IMAP connected", metadata: ["server.address": "\(endpoint.authority)"])
     }
 
     public func login(username: String, password: Secret) throws(TransportError) {
@@ -90,7 +90,7 @@ public actor IMAPConnection {
         }
         // Servers may announce more capabilities once authenticated (Dovecot does).
         try refreshCapabilities()
-        logger.debug("IMAP logged in", metadata: ["server": "\(endpoint.authority)"])
+        logger.debug("IMAP logged in", metadata: ["server.address": "\(endpoint.authority)"])
     }
 
     public var capabilities: Set<String> { capabilityCache }
@@ -176,6 +176,27 @@ public actor IMAPConnection {
         return messages
     }
 
+    /// Flags a message is stored with by ``append(_:to:flags:)``.
+    public enum AppendFlag: Sendable {
+        case seen, draft
+    }
+
+    /// Stores a message in a folder (APPEND): a copy of what was sent into Sent (\Seen), or a draft into Drafts
+    /// (\Draft), where the operator's own mail client shows it.
+    public func append(_ message: [UInt8], to mailbox: String, flags: [AppendFlag]) throws(TransportError) {
+        let s = try connected()
+        guard let list = mailimap_flag_list_new_empty() else { throw TransportError(.configuration, server: endpoint.label, detail: "out of memory") }
+        defer { mailimap_flag_list_free(list) }
+        for flag in flags {
+            // The list owns each flag once added.
+            mailimap_flag_list_add(list, flag == .seen ? mailimap_flag_new_seen() : mailimap_flag_new_draft())
+        }
+        let status = message.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { mailimap_append(s, mailbox, list, nil, $0.baseAddress, $0.count) }
+        }
+        guard status == MAILIMAP_NO_ERROR else { throw commandError(status, command: "APPEND to \(mailbox)") }
+    }
+
     /// Sends LOGOUT and closes the connection. Safe to call more than once.
     public func logout() {
         guard let s = session else { return }
@@ -217,7 +238,7 @@ public actor IMAPConnection {
     private func verifyPeer() throws(TransportError) {
         guard let s = session else { return }
         if trust.allowInsecure {
-            logger.warning("TLS certificate NOT verified: the account is set to allow insecure connections", metadata: ["server": "\(endpoint.authority)"])
+            logger.warning("TLS certificate NOT verified: the account is set to allow insecure connections", metadata: ["server.address": "\(endpoint.authority)"])
             return
         }
         var chain: [[UInt8]] = []

@@ -128,7 +128,7 @@ public actor SMTPConnection {
         ccurl_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, timeoutSeconds)
         if let caFile = trust.caFile { ccurl_setopt_string(curl, CURLOPT_CAINFO, caFile) }
         if trust.allowInsecure {
-            logger.warning("TLS certificate NOT verified: the account is set to allow insecure connections", metadata: ["server": "\(endpoint.authority)"])
+            logger.warning("TLS certificate NOT verified: the account is set to allow insecure connections", metadata: ["server.address": "\(endpoint.authority)"])
             ccurl_setopt_long(curl, CURLOPT_SSL_VERIFYPEER, 0)
             ccurl_setopt_long(curl, CURLOPT_SSL_VERIFYHOST, 0)
         } else {
@@ -194,7 +194,7 @@ public actor SMTPConnection {
                 close()
                 throw TransportError(.authentication, server: endpoint.label, detail: "the server offered no way to log in (no AUTH after EHLO), so nothing was sent")
             }
-            logger.debug("SMTP \(what) accepted", metadata: ["server": "\(endpoint.authority)", "smtp.reply": "\(serverText)"])
+            logger.debug("SMTP \(what) accepted", metadata: ["server.address": "\(endpoint.authority)", "smtp.reply": "\(serverText)"])
             return reply ?? SMTPReply(code: responseCode, enhancedStatus: nil, text: "")
         }
         if transfer.refusedUnauthenticated {

@@ -1,0 +1,36 @@
+import OutreachCore
+
+/// Campaigns and their prospects (the master file, as imported).
+public protocol CampaignStore: Sendable {
+    /// Throws ``StoreError/duplicateCampaign(name:)`` when the name is taken (case-insensitively).
+    func createCampaign(_ campaign: Campaign) async throws -> Campaign
+    func campaign(named name: String) async throws -> Campaign?
+    func campaign(id: Int64) async throws -> Campaign?
+    func allCampaigns() async throws -> [Campaign]
+    func prospectCount(campaignID: Int64) async throws -> Int
+    /// Adds a batch of prospects in one transaction. A prospect whose address is already in the campaign is not added;
+    /// it comes back as a duplicate naming the row that holds the address.
+    func insertProspects(_ prospects: [Prospect]) async throws -> [DuplicateProspect]
+    /// Prospects in file order, `limit` at a time after data row `afterRow`: callers page through large campaigns.
+    func prospects(campaignID: Int64, afterRow: Int, limit: Int) async throws -> [Prospect]
+    func prospect(campaignID: Int64, row: Int) async throws -> Prospect?
+    func prospect(campaignID: Int64, email: String) async throws -> Prospect?
+}
+
+/// A row of an import whose address an earlier row already has.
+public struct DuplicateProspect: Sendable, Equatable {
+    public let row: Int
+    public let email: String
+    public let firstRow: Int
+}
+
+/// The delivery ledger: what each round did to each prospect.
+public protocol DeliveryLedger: Sendable {
+    /// The round's ledger rows by prospect id.
+    func deliveries(campaignID: Int64, round: Int) async throws -> [Int64: Delivery]
+    /// Every ledger row of the campaign, for export.
+    func deliveries(campaignID: Int64) async throws -> [Delivery]
+    /// Adds a ledger row; throws ``StoreError/deliveryExists(prospectID:round:)`` if the prospect already has one for the round.
+    func insert(_ delivery: Delivery) async throws -> Delivery
+    func update(_ delivery: Delivery) async throws
+}

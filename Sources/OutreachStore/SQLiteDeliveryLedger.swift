@@ -1,0 +1,86 @@
+import Foundation
+import GRDB
+import OutreachCore
+
+/// ``DeliveryLedger`` on SQLite.
+public struct SQLiteDeliveryLedger: DeliveryLedger {
+    let writer: any DatabaseWriter
+
+    struct DeliveryRow: Codable, FetchableRecord, MutablePersistableRecord {
+        static let databaseTableName = "delivery"
+        var id: Int64?
+        var prospectID: Int64
+        var round: Int
+        var state: String
+        var action: String
+        var messageID: String?
+        var threadKey: String?
+        var replyCode: Int?
+        var replyText: String?
+        var updatedAt: Date
+        var sentAt: Date?
+
+        mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+        init(_ d: Delivery) {
+            id = d.id
+            prospectID = d.prospectID
+            round = d.round
+            state = d.state.rawValue
+            action = d.action.rawValue
+            messageID = d.messageID
+            threadKey = d.threadKey
+            replyCode = d.replyCode
+            replyText = d.replyText
+            updatedAt = d.updatedAt
+            sentAt = d.sentAt
+        }
+
+        func delivery() throws -> Delivery {
+            guard let state = Delivery.State(rawValue: state), let action = RoundMode.Action(rawValue: action) else {
+                throw StoreError.corrupt("delivery \(id ?? 0) has state '\(state)' / action '\(action)'")
+            }
+            return Delivery(
+                id: id, prospectID: prospectID, round: round, state: state, action: action, messageID: messageID, threadKey: threadKey,
+                replyCode: replyCode, replyText: replyText, updatedAt: updatedAt, sentAt: sentAt
+            )
+        }
+    }
+
+    public func deliveries(campaignID: Int64, round: Int) async throws -> [Int64: Delivery] {
+        try await writer.read { db in
+            let rows = try DeliveryRow.fetchAll(
+                db, sql: "SELECT delivery.* FROM delivery JOIN prospect ON prospect.id = delivery.prospectID WHERE prospect.campaignID = ? AND delivery.round = ?",
+                arguments: [campaignID, round]
+            )
+            var byProspect: [Int64: Delivery] = [:]
+            for row in rows { byProspect[row.prospectID] = try row.delivery() }
+            return byProspect
+        }
+    }
+
+    public func deliveries(campaignID: Int64) async throws -> [Delivery] {
+        try await writer.read { db in
+            try DeliveryRow.fetchAll(
+                db, sql: "SELECT delivery.* FROM delivery JOIN prospect ON prospect.id = delivery.prospectID WHERE prospect.campaignID = ? ORDER BY delivery.round, prospect.row",
+                arguments: [campaignID]
+            ).map { try $0.delivery() }
+        }
+    }
+
+    public func insert(_ delivery: Delivery) async throws -> Delivery {
+        try await writer.write { db in
+            var row = DeliveryRow(delivery)
+            do {
+                try row.insert(db)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw StoreError.deliveryExists(prospectID: delivery.prospectID, round: delivery.round)
+            }
+            return try row.delivery()
+        }
+    }
+
+    public func update(_ delivery: Delivery) async throws {
+        try await writer.write { db in try DeliveryRow(delivery).update(db) }
+    }
+}
