@@ -64,6 +64,15 @@ public struct AccountRegistry: Sendable {
         return Secret(try secrets.open(sealed, context: Self.sealingContext(account.email)))
     }
 
+    /// Saves changed settings of a stored account (not its password).
+    public func update(_ account: Account) async throws {
+        guard account.origin == .database else { throw Problem.definedInEnvironment(email: account.email.description) }
+        if let caFile = account.trust.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw Problem.caFileUnreadable(path: caFile)
+        }
+        try await store.update(account)
+    }
+
     public func remove(email: String) async throws {
         if try await store.deleteAccount(email: email) { return }
         if let env = environmentAccount?.account, env.email.normalized == email.lowercased() {

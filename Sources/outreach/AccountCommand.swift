@@ -8,7 +8,7 @@ struct AccountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "account",
         abstract: "Add, list, test and remove sending accounts.",
-        subcommands: [Add.self, List.self, Test.self, Remove.self]
+        subcommands: [Add.self, Settings.self, List.self, Test.self, Remove.self]
     )
 }
 
@@ -61,6 +61,42 @@ extension AccountCommand {
         }
     }
 
+    struct Settings: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set",
+            abstract: "Change an account's pacing and settings.",
+            discussion: "Durations are written like 30s, 2m, 1h30m or 500ms; 0 turns the pause off. The password is not changed here."
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Argument var email: String
+        @Option(help: ArgumentHelp("Fixed pause between two messages (default 30s).", valueName: "duration")) var delay: String?
+        @Option(help: ArgumentHelp("Random extra pause, 0 up to this (default 15s).", valueName: "duration")) var jitter: String?
+        @Option(help: "The display name prospects see in From.") var name: String?
+        @Option(name: .customLong("ca-file"), help: ArgumentHelp("PEM file of CA certificates to trust.", valueName: "pem")) var caFile: String?
+        @Flag(inversion: .prefixedNo, help: "Append a copy of each sent message to the Sent folder.") var copyToSent: Bool?
+
+        func validate() throws {
+            for (flag, value) in [("--delay", delay), ("--jitter", jitter)] {
+                if let value { do { _ = try DurationText.seconds(value) } catch { throw ValidationError("\(flag): \(error)") } }
+            }
+            if let name, name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) { throw ValidationError("--name must be a single line") }
+        }
+
+        func run() async throws {
+            let context = try CommandContext(global)
+            let registry = try context.accountRegistry(database: try context.openDatabase())
+            var account = try await registry.account(email: email)
+            if let delay { account.pacing.delaySeconds = try DurationText.seconds(delay) }
+            if let jitter { account.pacing.jitterSeconds = try DurationText.seconds(jitter) }
+            if let name { account.displayName = name.isEmpty ? nil : name }
+            if let caFile { account.trust.caFile = caFile.isEmpty ? nil : URL(fileURLWithPath: caFile).standardizedFileURL.path }
+            if let copyToSent { account.copyToSent = copyToSent }
+            try await registry.update(account)
+            print("\(account.email): pause \(DurationText.format(seconds: account.pacing.delaySeconds)) + up to \(DurationText.format(seconds: account.pacing.jitterSeconds)) between messages; copy to Sent \(account.copyToSent ? "on" : "off").")
+        }
+    }
+
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the accounts. Passwords are never shown.")
 
@@ -76,6 +112,8 @@ extension AccountCommand {
             let caFile: String?
             let insecureTLS: Bool
             let copyToSent: Bool
+            let delay: String
+            let jitter: String
             let origin: String
         }
 
@@ -85,7 +123,9 @@ extension AccountCommand {
             let rows = try await registry.all().map {
                 Row(
                     email: $0.email.description, name: $0.displayName, username: $0.username, smtp: $0.smtp.url, imap: $0.imap.url,
-                    caFile: $0.trust.caFile, insecureTLS: $0.trust.allowInsecure, copyToSent: $0.copyToSent, origin: $0.origin.rawValue
+                    caFile: $0.trust.caFile, insecureTLS: $0.trust.allowInsecure, copyToSent: $0.copyToSent,
+                    delay: DurationText.format(seconds: $0.pacing.delaySeconds), jitter: DurationText.format(seconds: $0.pacing.jitterSeconds),
+                    origin: $0.origin.rawValue
                 )
             }
             if json {
@@ -97,8 +137,10 @@ extension AccountCommand {
                 return
             }
             print(TextTable(
-                header: ["EMAIL", "NAME", "SMTP", "IMAP", "FROM"],
-                rows: rows.map { [$0.email, $0.name ?? "", $0.smtp, $0.imap, $0.origin == "environment" ? ".env" : "database"] }
+                header: ["EMAIL", "NAME", "SMTP", "IMAP", "PACING", "FROM"],
+                rows: rows.map {
+                    [$0.email, $0.name ?? "", $0.smtp, $0.imap, "\($0.delay)+\($0.jitter)", $0.origin == "environment" ? ".env" : "database"]
+                }
             ).rendered)
         }
     }

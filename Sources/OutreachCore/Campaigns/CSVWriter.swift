@@ -1,0 +1,45 @@
+import Foundation
+
+/// Writes RFC 4181 CSV: comma-separated, CRLF line ends, fields quoted when they hold a comma, quote, CR or LF.
+///
+/// Cells that a spreadsheet would run as a formula (`=…`, `@…`, and `+`/`-` not followed by a digit, so phone
+/// numbers and amounts stay untouched) get a leading apostrophe, per OWASP's CSV-injection advice.
+/// ``SpreadsheetSafety/unescape(_:)`` removes exactly that apostrophe again on import, so export → import
+/// round-trips.
+public struct CSVWriter: Sendable {
+    public init() {}
+
+    public func line(_ fields: [String]) -> String {
+        fields.map(Self.field).joined(separator: ",") + "\r\n"
+    }
+
+    static func field(_ raw: String) -> String {
+        let value = SpreadsheetSafety.escape(raw)
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// The formula-injection guard shared by export and import.
+public enum SpreadsheetSafety {
+    public static func needsEscape(_ value: String) -> Bool {
+        guard let first = value.unicodeScalars.first else { return false }
+        switch first {
+        case "=", "@", "\t", "\r": return true
+        case "+", "-":
+            let rest = value.unicodeScalars.dropFirst()
+            guard let next = rest.first else { return false }
+            return !(("0"..."9").contains(next) || next == " " || next == "(")
+        default: return false
+        }
+    }
+
+    public static func escape(_ value: String) -> String { needsEscape(value) ? "'" + value : value }
+
+    /// Removes the apostrophe ``escape(_:)`` adds; any other leading apostrophe is data and stays.
+    public static func unescape(_ value: String) -> String {
+        guard value.hasPrefix("'") else { return value }
+        let rest = String(value.dropFirst())
+        return needsEscape(rest) ? rest : value
+    }
+}
