@@ -56,6 +56,10 @@ public struct AccountRegistry: Sendable {
         throw Problem.unknownAccount(email: email)
     }
 
+    public func account(id: Int64) async throws -> Account? {
+        try await store.account(id: id)
+    }
+
     public func password(for account: Account) async throws -> Secret {
         if account.origin == .environment, let env = environmentAccount { return env.password }
         guard let id = account.id, let sealed = try await store.sealedPassword(accountID: id) else {

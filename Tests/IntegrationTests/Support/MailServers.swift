@@ -41,12 +41,15 @@ final class MailServers: @unchecked Sendable {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/mailservers.py").path
     }
 
-    /// - Parameter certificateHost: issue the server certificate for this name only, instead of localhost/127.0.0.1.
-    init(certificateHost: String? = nil) throws {
+    /// - Parameters:
+    ///   - certificateHost: issue the server certificate for this name only, instead of localhost/127.0.0.1.
+    ///   - users: mailboxes to create (default: alice and bob); the first is the usual sender.
+    init(certificateHost: String? = nil, users: [(email: String, password: String)]? = nil) throws {
         try RequiredTool.check("/usr/bin/python3", package: "python3")
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("outreach-mail-\(UUID().uuidString.prefix(8))")
         var arguments = [Self.script, "start", directory.path]
         if let certificateHost { arguments += ["--cert-host", certificateHost] }
+        if let users { arguments += ["--users", users.map { "\($0.email):\($0.password)" }.joined(separator: ",")] }
         let result = try CommandRunner.run("/usr/bin/python3", arguments, timeout: 60)
         guard result.status == 0 else {
             _ = try? CommandRunner.run("/usr/bin/python3", [Self.script, "stop", directory.path], timeout: 30)
@@ -63,12 +66,33 @@ final class MailServers: @unchecked Sendable {
         guard result.status == 0 else { throw HarnessError("LMTP delivery failed: \(result.stderr)") }
     }
 
+    /// Every message of these users' folders, read by Python's strict email parser (`Fixtures/inspect_maildir.py`).
+    func mailboxes(of users: [String]) throws -> [String: [String: [MaildirMessage]]] {
+        let script = URL(fileURLWithPath: Self.script).deletingLastPathComponent().appendingPathComponent("inspect_maildir.py").path
+        let result = try CommandRunner.run("/usr/bin/python3", [script, state.dir + "/mail"] + users, timeout: 60)
+        guard result.status == 0 else { throw HarnessError("inspect_maildir.py failed: \(result.stderr)") }
+        return try JSONDecoder().decode([String: [String: [MaildirMessage]]].self, from: Data(result.stdout.utf8))
+    }
+
     func stop() {
         _ = try? CommandRunner.run("/usr/bin/python3", [Self.script, "stop", directory.path], timeout: 30)
         try? FileManager.default.removeItem(at: directory)
     }
 
     deinit { stop() }
+}
+
+/// One stored message as an independent parser (Python's email package, strict policy) reads it.
+struct MaildirMessage: Decodable, Sendable {
+    let messageId: String?
+    let from: String?
+    let to: String?
+    let subject: String?
+    let contentType: String?
+    let text: String?
+    let html: String?
+    let flags: String?
+    let defects: [String]
 }
 
 struct HarnessError: Error, CustomStringConvertible {

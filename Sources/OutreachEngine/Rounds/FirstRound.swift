@@ -1,0 +1,235 @@
+import Foundation
+import Logging
+import OutreachCore
+import OutreachMail
+import OutreachStore
+import OutreachTransport
+
+/// Round 1 (Module 1): the first, personal email to each prospect of a campaign — sent over SMTP, or stored as a
+/// draft in the account's Drafts folder, as the mode says.
+///
+/// The ledger makes it safe to run again: a prospect's Message-ID is stored (state `planned`) before any server
+/// sees it, the row is `sending` while the transaction runs, and rows already `sent` or `drafted` are never
+/// touched again. A failure that concerns the account (login refused, server unreachable) stops the round
+/// without marking anyone failed.
+public struct FirstRound: Sendable {
+    public struct Options: Sendable {
+        public var mode: RoundMode
+        public var variant: String?
+        public var dryRun: Bool
+
+        public init(mode: RoundMode, variant: String? = nil, dryRun: Bool = false) {
+            self.mode = mode
+            self.variant = variant
+            self.dryRun = dryRun
+        }
+    }
+
+    public static let round = 1
+
+    let campaigns: any CampaignStore
+    let ledger: any DeliveryLedger
+    let registry: AccountRegistry
+    let logger: Logger
+    /// Waits between messages; tests and benchmarks pass a pacing of 0.
+    let sleep: @Sendable (Double) async throws -> Void
+
+    public init(
+        campaigns: any CampaignStore, ledger: any DeliveryLedger, registry: AccountRegistry, logger: Logger,
+        sleep: @escaping @Sendable (Double) async throws -> Void = { seconds in try await Task.sleep(for: .seconds(seconds)) }
+    ) {
+        self.campaigns = campaigns
+        self.ledger = ledger
+        self.registry = registry
+        self.logger = logger
+        self.sleep = sleep
+    }
+
+    public func run(
+        campaign: Campaign, options: Options, render: @Sendable (Prospect) -> RenderedRow, report: @Sendable (RoundEvent) -> Void
+    ) async throws -> RoundSummary {
+        guard let campaignID = campaign.id else { throw StoreError.campaignNotFound(name: campaign.name) }
+        guard let account = try await registry.account(id: campaign.accountID) else {
+            throw AccountRegistry.Problem.unknownAccount(email: "#\(campaign.accountID)")
+        }
+        var logger = logger
+        logger[metadataKey: "account.email"] = "\(account.email)"
+        logger[metadataKey: "campaign.name"] = "\(campaign.name)"
+        let password = try await registry.password(for: account)
+        let session = MailSession(account: account, password: password, logger: logger)
+        do {
+            let summary = try await run(
+                campaignID: campaignID, account: account, session: session, options: options, logger: logger, render: render, report: report
+            )
+            await session.close()
+            return summary
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
+    private func run(
+        campaignID: Int64, account: Account, session: MailSession, options: Options, logger: Logger,
+        render: @Sendable (Prospect) -> RenderedRow, report: @Sendable (RoundEvent) -> Void
+    ) async throws -> RoundSummary {
+        var existing = try await ledger.deliveries(campaignID: campaignID, round: Self.round)
+        var summary = RoundSummary()
+        var generator = SystemRandomNumberGenerator()
+        var sentBefore = false
+        var afterRow = 0
+
+        pages: while true {
+            let page = try await campaigns.prospects(campaignID: campaignID, afterRow: afterRow, limit: 500)
+            guard let last = page.last else { break }
+            afterRow = last.row
+            for prospect in page {
+                guard let prospectID = prospect.id else { continue }
+                if let variant = options.variant, prospect.variant?.caseInsensitiveCompare(variant) != .orderedSame { continue }
+                summary.total += 1
+                func event(_ kind: RoundEvent.Kind, _ detail: String) {
+                    report(RoundEvent(kind: kind, row: prospect.row, email: prospect.email.description, detail: detail))
+                }
+                let previous = existing[prospectID]
+                if let previous, previous.state.isFinal {
+                    summary.alreadyDone += 1
+                    continue
+                }
+                if let previous, previous.state == .sending || previous.state == .unknown {
+                    summary.held += 1
+                    event(.held, "an earlier run handed message <\(previous.messageID ?? "?")> to the server without an answer; check Sent before sending again")
+                    continue
+                }
+                let action = options.mode.action(selected: prospect.selected)
+                if action == .skip {
+                    summary.skipped += 1
+                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, action, .skipped, detail: "not selected") }
+                    event(.skipped, "not selected (mode \(options.mode.rawValue))")
+                    continue
+                }
+
+                let content: (subject: String, text: String, html: String)
+                switch render(prospect) {
+                case .message(let subject, let text, let html): content = (subject, text, html)
+                case .needsData(let missing):
+                    summary.held += 1
+                    let names = missing.map { "{\($0)}" }.joined(separator: ", ")
+                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, action, .needsData, detail: "no value for \(names)") }
+                    event(.held, "needs data: no value and no fallback for \(names)")
+                    continue
+                case .unsafe(let reason):
+                    summary.held += 1
+                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, action, .needsData, detail: reason) }
+                    event(.held, reason)
+                    continue
+                }
+
+                // The Message-ID is chosen once and kept: a retry of this row sends the same message.
+                let messageID = previous?.messageID ?? MessageIdentifier.generate(domain: account.email.domain)
+                var message = OutgoingMessage(
+                    from: Mailbox(account.email, name: account.displayName), to: [Mailbox(prospect.email, name: Self.displayName(of: prospect))],
+                    subject: content.subject, messageID: messageID, textBody: content.text, htmlBody: content.html
+                )
+                message.date = Date()
+                let bytes: [UInt8]
+                do { bytes = Array(try message.rendered().utf8) } catch {
+                    summary.held += 1
+                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, action, .needsData, detail: error.description) }
+                    event(.held, error.description)
+                    continue
+                }
+                if options.dryRun {
+                    event(action == .send ? .wouldSend : .wouldDraft, "<\(messageID)> \"\(content.subject)\"")
+                    continue
+                }
+
+                var delivery = try await record(previous, prospectID, action, .planned, detail: nil, messageID: messageID)
+                existing[prospectID] = delivery
+                var rowLogger = logger
+                rowLogger[metadataKey: "row"] = "\(prospect.row)"
+                do {
+                    switch action {
+                    case .draft:
+                        try await session.storeDraft(bytes)
+                        delivery.state = .drafted
+                        delivery.replyText = "stored in Drafts"
+                        summary.drafted += 1
+                        event(.drafted, "<\(messageID)>")
+                    case .send:
+                        if sentBefore { try await sleep(account.pacing.nextPause(using: &generator)) }
+                        delivery.state = .sending
+                        delivery.updatedAt = Date()
+                        try await ledger.update(delivery)
+                        sentBefore = true
+                        let reply = try await session.send(bytes, from: account.email, to: prospect.email)
+                        delivery.state = .sent
+                        delivery.sentAt = Date()
+                        delivery.replyCode = reply.code
+                        delivery.replyText = reply.summary
+                        summary.sent += 1
+                        if let problem = await session.copyToSent(bytes) {
+                            rowLogger.warning("sent, but the copy to Sent failed: \(problem)")
+                            delivery.replyText = reply.summary + " (copy to Sent failed: \(problem.detail))"
+                        }
+                        event(.sent, "<\(messageID)> \(reply.summary)")
+                    case .skip:
+                        continue
+                    }
+                } catch let error as TransportError {
+                    switch error.kind {
+                    case .rejectedPermanently, .rejectedTemporarily:
+                        delivery.state = .failed
+                        summary.failed += 1
+                        event(.error, error.detail)
+                    case .outcomeUnknown:
+                        delivery.state = .unknown
+                        summary.failed += 1
+                        event(.error, "\(error.description) — held; it will not be resent automatically")
+                    default:
+                        // The account cannot send at all: nothing about this prospect is wrong, so the row goes back to planned.
+                        delivery.state = .planned
+                        delivery.updatedAt = Date()
+                        try await ledger.update(delivery)
+                        existing[prospectID] = delivery
+                        summary.stoppedBecause = error.description
+                        event(.error, "round stopped: \(error.description)")
+                        break pages
+                    }
+                    delivery.replyCode = error.replyCode
+                    delivery.replyText = error.detail
+                }
+                delivery.updatedAt = Date()
+                try await ledger.update(delivery)
+                existing[prospectID] = delivery
+            }
+        }
+        return summary
+    }
+
+    /// Creates or updates the prospect's ledger row for this round.
+    private func record(
+        _ previous: Delivery?, _ prospectID: Int64, _ action: RoundMode.Action, _ state: Delivery.State, detail: String?, messageID: String? = nil
+    ) async throws -> Delivery {
+        if var delivery = previous {
+            delivery.state = state
+            delivery.action = action
+            delivery.replyText = detail
+            delivery.replyCode = nil
+            if let messageID {
+                delivery.messageID = messageID
+                delivery.threadKey = messageID
+            }
+            delivery.updatedAt = Date()
+            try await ledger.update(delivery)
+            return delivery
+        }
+        return try await ledger.insert(
+            Delivery(prospectID: prospectID, round: Self.round, state: state, action: action, messageID: messageID, threadKey: messageID, replyText: detail)
+        )
+    }
+
+    static func displayName(of prospect: Prospect) -> String? {
+        let name = [prospect.fields[.first], prospect.fields[.last]].compactMap { $0?.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return name.isEmpty ? nil : name.joined(separator: " ")
+    }
+}

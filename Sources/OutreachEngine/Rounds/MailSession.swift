@@ -1,0 +1,72 @@
+import Logging
+import OutreachCore
+import OutreachTransport
+
+/// The connections one round uses for one account: a single SMTP connection reused for every message, and an IMAP
+/// connection opened on first need for the Sent copy and for drafts.
+actor MailSession {
+    let account: Account
+    private let password: Secret
+    private let logger: Logger
+    private var smtp: SMTPConnection?
+    private var imap: IMAPConnection?
+    private var folders: [IMAPMailbox]?
+
+    init(account: Account, password: Secret, logger: Logger) {
+        self.account = account
+        self.password = password
+        self.logger = logger
+    }
+
+    func send(_ message: [UInt8], from sender: EmailAddress, to recipient: EmailAddress) async throws(TransportError) -> SMTPReply {
+        let connection: SMTPConnection
+        if let smtp {
+            connection = smtp
+        } else {
+            connection = SMTPConnection(endpoint: account.smtp, username: account.username, password: password, trust: account.trust, logger: logger)
+            smtp = connection
+        }
+        return try await connection.send(from: sender, to: [recipient], message: message)
+    }
+
+    /// Appends a sent message to Sent when the account wants that. Returns the problem instead of throwing: the
+    /// message is out, and a missing copy must not turn a sent row into a failed one.
+    func copyToSent(_ message: [UInt8]) async -> TransportError? {
+        guard account.copyToSent else { return nil }
+        do {
+            try await append(message, to: .sent, flags: [.seen])
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func storeDraft(_ message: [UInt8]) async throws(TransportError) {
+        try await append(message, to: .drafts, flags: [.draft, .seen])
+    }
+
+    private func append(_ message: [UInt8], to use: IMAPMailbox.SpecialUse, flags: [IMAPConnection.AppendFlag]) async throws(TransportError) {
+        let connection = try await imapConnection()
+        if folders == nil { folders = try await connection.listMailboxes() }
+        guard let folder = folders?.mailbox(for: use) else {
+            throw TransportError(.protocolFailure, server: account.imap.label, detail: "no \(use.title) folder found (neither marked \\\(use.title) nor named like one)")
+        }
+        try await connection.append(message, to: folder.name, flags: flags)
+    }
+
+    private func imapConnection() async throws(TransportError) -> IMAPConnection {
+        if let imap { return imap }
+        let connection = IMAPConnection(endpoint: account.imap, trust: account.trust, logger: logger)
+        try await connection.connect()
+        try await connection.login(username: account.username, password: password)
+        imap = connection
+        return connection
+    }
+
+    func close() async {
+        await smtp?.close()
+        await imap?.logout()
+        smtp = nil
+        imap = nil
+    }
+}
