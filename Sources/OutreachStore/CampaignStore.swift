@@ -15,6 +15,8 @@ public protocol CampaignStore: Sendable {
     func prospects(campaignID: Int64, afterRow: Int, limit: Int) async throws -> [Prospect]
     func prospect(campaignID: Int64, row: Int) async throws -> Prospect?
     func prospect(campaignID: Int64, email: String) async throws -> Prospect?
+    /// Removes a campaign with its prospects and ledger (used to undo an import that failed half-way).
+    func deleteCampaign(id: Int64) async throws
 }
 
 /// A row of an import whose address an earlier row already has.

@@ -88,6 +88,10 @@ public struct SQLiteCampaignStore: CampaignStore {
         }
     }
 
+    public func deleteCampaign(id: Int64) async throws {
+        _ = try await writer.write { db in try CampaignRow.deleteOne(db, key: id) }
+    }
+
     static func encodeFields(_ fields: [ColumnKey: String]) throws -> String {
         var plain: [String: String] = [:]
         for (key, value) in fields { plain[key.rawValue] = value }

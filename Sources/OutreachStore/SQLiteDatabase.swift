@@ -18,6 +18,9 @@ public struct SQLiteDatabase: Sendable {
         configuration.foreignKeysEnabled = true
         // Several processes (CLI, worker, web) share the file; wait for a writer instead of failing at once.
         configuration.busyMode = .timeout(10)
+        // In WAL mode NORMAL still survives a crash of the process (the ledger's concern: a killed worker must not
+        // forget what it sent); only a power loss can drop the last commits. FULL would fsync every ledger step.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             if path == ":memory:" {
                 writer = try DatabaseQueue(configuration: configuration)
