@@ -126,11 +126,7 @@ public struct FirstRound: Sendable {
 
                 // The Message-ID is chosen once and kept: a retry of this row sends the same message.
                 let messageID = previous?.messageID ?? MessageIdentifier.generate(domain: account.email.domain)
-                var message = OutgoingMessage(
-                    from: Mailbox(account.email, name: account.displayName), to: [Mailbox(prospect.email, name: Self.displayName(of: prospect))],
-                    subject: content.subject, messageID: messageID, textBody: content.text, htmlBody: content.html
-                )
-                message.date = Date()
+                let message = Self.message(to: prospect, from: account, subject: content.subject, text: content.text, html: content.html, messageID: messageID)
                 let bytes: [UInt8]
                 do { bytes = Array(try message.rendered().utf8) } catch {
                     summary.held += 1
@@ -225,6 +221,16 @@ public struct FirstRound: Sendable {
         }
         return try await ledger.insert(
             Delivery(prospectID: prospectID, round: Self.round, state: state, action: action, messageID: messageID, threadKey: messageID, replyText: detail)
+        )
+    }
+
+    /// The first email to one prospect, exactly as it goes out (and as `outreach preview` shows it).
+    public static func message(
+        to prospect: Prospect, from account: Account, subject: String, text: String, html: String, messageID: String? = nil, date: Date = Date()
+    ) -> OutgoingMessage {
+        OutgoingMessage(
+            from: Mailbox(account.email, name: account.displayName), to: [Mailbox(prospect.email, name: displayName(of: prospect))],
+            subject: subject, date: date, messageID: messageID, textBody: text, htmlBody: html
         )
     }
 

@@ -1,0 +1,73 @@
+import Foundation
+import OutreachCore
+import OutreachStore
+
+/// Writes a campaign back out as CSV: the master file (original columns in their original order and spelling, then
+/// per-round metadata) or the round log. Pages through the prospects, so large campaigns stream.
+public struct CampaignExporter: Sendable {
+    let campaigns: any CampaignStore
+    let ledger: any DeliveryLedger
+
+    public init(campaigns: any CampaignStore, ledger: any DeliveryLedger) {
+        self.campaigns = campaigns
+        self.ledger = ledger
+    }
+
+    public func writeMasterFile(_ campaign: Campaign, write: (String) -> Void) async throws {
+        guard let campaignID = campaign.id else { return }
+        let writer = CSVWriter()
+        let deliveries = try await ledger.deliveries(campaignID: campaignID)
+        let rounds = Set(deliveries.map(\.round)).sorted()
+        var byProspect: [Int64: [Int: Delivery]] = [:]
+        for delivery in deliveries { byProspect[delivery.prospectID, default: [:]][delivery.round] = delivery }
+        let metadata = rounds.flatMap { round in RoundMetadataColumn.Field.allCases.map { RoundMetadataColumn(round: round, field: $0) } }
+        write(writer.line(campaign.columns.map(\.header) + metadata.map(\.key.rawValue)))
+        try await forEachProspect(campaignID) { prospect in
+            let ledgerRows = prospect.id.flatMap { byProspect[$0] } ?? [:]
+            let values = campaign.columns.map { prospect.fields[$0.key] ?? "" } + metadata.map { column in
+                guard let delivery = ledgerRows[column.round] else { return "" }
+                return Self.value(of: column.field, in: delivery)
+            }
+            write(writer.line(values))
+        }
+    }
+
+    public func writeRoundLog(_ campaign: Campaign, write: (String) -> Void) async throws {
+        guard let campaignID = campaign.id else { return }
+        let writer = CSVWriter()
+        let deliveries = try await ledger.deliveries(campaignID: campaignID)
+        var byProspect: [Int64: [Delivery]] = [:]
+        for delivery in deliveries { byProspect[delivery.prospectID, default: []].append(delivery) }
+        write(writer.line(MasterFileLayout.roundLogHeader))
+        try await forEachProspect(campaignID) { prospect in
+            for delivery in (prospect.id.flatMap { byProspect[$0] } ?? []).sorted(by: { $0.round < $1.round }) {
+                write(writer.line([
+                    campaign.name, String(delivery.round), String(prospect.row), prospect.email.description, delivery.state.rawValue,
+                    delivery.messageID ?? "", delivery.threadKey ?? "", delivery.sentAt.map(Self.timestamp) ?? "",
+                    delivery.replyCode.map(String.init) ?? "", delivery.replyText ?? "",
+                ]))
+            }
+        }
+    }
+
+    private func forEachProspect(_ campaignID: Int64, _ body: (Prospect) -> Void) async throws {
+        var afterRow = 0
+        while true {
+            let page = try await campaigns.prospects(campaignID: campaignID, afterRow: afterRow, limit: 5_000)
+            guard let last = page.last else { return }
+            afterRow = last.row
+            page.forEach(body)
+        }
+    }
+
+    static func value(of field: RoundMetadataColumn.Field, in delivery: Delivery) -> String {
+        switch field {
+        case .messageID: delivery.messageID.map { "<\($0)>" } ?? ""
+        case .threadKey: delivery.threadKey.map { "<\($0)>" } ?? ""
+        case .status: delivery.state.rawValue
+        case .sentAt: delivery.sentAt.map(timestamp) ?? ""
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import OutreachCore
+import OutreachStore
+
+/// Imports a master CSV into a new campaign, streaming: the file is read in chunks and stored in batches, so a
+/// million rows need no more memory than a few thousand.
+///
+/// Every row ends up either stored or in the ``ImportReport`` with its row number and the reason; a file that
+/// cannot be read to its end (an unterminated quote, a workbook instead of CSV) leaves no half campaign behind.
+public struct CampaignImporter: Sendable {
+    let campaigns: any CampaignStore
+    let chunkSize: Int
+    let batchSize: Int
+
+    public init(campaigns: any CampaignStore, chunkSize: Int = 1 << 20, batchSize: Int = 2_000) {
+        self.campaigns = campaigns
+        self.chunkSize = chunkSize
+        self.batchSize = batchSize
+    }
+
+    public enum Problem: Error, CustomStringConvertible {
+        case unreadable(path: String, reason: String)
+        case empty(path: String)
+        case csv(path: String, CSVError)
+        case layout(path: String, MasterFileError)
+
+        public var description: String {
+            switch self {
+            case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
+            case .empty(let path): "\(path) has no header row; a master file starts with a line of column names (email, first, last, company, …)"
+            case .csv(let path, let error): "\(path): \(error) — nothing was imported"
+            case .layout(let path, let error): "\(path): \(error)"
+            }
+        }
+    }
+
+    public func importFile(at path: String, name: String, accountID: Int64) async throws -> (Campaign, ImportReport) {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw Problem.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
+        }
+        defer { try? handle.close() }
+
+        var parser = CSVParser()
+        var pending: [CSVRecord] = []
+        var finished = false
+        func readMore() throws -> Bool {
+            guard !finished else { return false }
+            let data = try handle.read(upToCount: chunkSize) ?? Data()
+            // A Result rather than a typed-throws closure: Swift 6.3's IR generation crashes on the thunk that
+            // withUnsafeBytes needs for `throws(CSVError)`.
+            let outcome: Result<Void, CSVError>
+            if data.isEmpty {
+                finished = true
+                outcome = Result { () throws(CSVError) in try parser.finish(into: &pending) }
+            } else {
+                outcome = data.withUnsafeBytes { bytes in Result { () throws(CSVError) in try parser.feed(bytes, into: &pending) } }
+            }
+            if case .failure(let error) = outcome { throw Problem.csv(path: path, error) }
+            return true
+        }
+
+        // The header decides everything else: read until the first record is there.
+        while pending.isEmpty, try readMore() {}
+        guard !pending.isEmpty else { throw Problem.empty(path: path) }
+        let header = pending.removeFirst()
+        let layout: MasterFileLayout
+        do { layout = try MasterFileLayout(header: header) } catch { throw Problem.layout(path: path, error) }
+
+        let columns = layout.prospectColumns.map { Campaign.Column(header: $0.header, key: $0.key) }
+        let campaign = try await campaigns.createCampaign(Campaign(name: name, accountID: accountID, columns: columns, sourceFile: path))
+        guard let campaignID = campaign.id else { throw StoreError.campaignNotFound(name: name) }
+        var report = ImportReport(layout: layout)
+        do {
+            var batch: [ImportedProspect] = []
+            while true {
+                for record in pending {
+                    switch layout.prospect(from: record) {
+                    case .success(let prospect):
+                        batch.append(prospect)
+                    case .failure(let problem):
+                        report.record(.failure(problem))
+                    }
+                }
+                pending.removeAll(keepingCapacity: true)
+                if batch.count >= batchSize || finished {
+                    try await store(batch, campaignID: campaignID, report: &report)
+                    batch.removeAll(keepingCapacity: true)
+                }
+                if finished { break }
+                _ = try readMore()
+            }
+            report.note(parser)
+        } catch {
+            try? await campaigns.deleteCampaign(id: campaignID)
+            throw error
+        }
+        return (campaign, report)
+    }
+
+    private func store(_ batch: [ImportedProspect], campaignID: Int64, report: inout ImportReport) async throws {
+        guard !batch.isEmpty else { return }
+        let prospects = batch.map { imported in
+            Prospect(
+                campaignID: campaignID, row: imported.row, email: imported.email, fields: imported.fields,
+                selected: imported.select, variant: imported.variant
+            )
+        }
+        let duplicates = try await campaigns.insertProspects(prospects)
+        let firstRows = Dictionary(duplicates.map { ($0.row, $0.firstRow) }, uniquingKeysWith: { first, _ in first })
+        for imported in batch {
+            if let firstRow = firstRows[imported.row] {
+                report.recordDuplicate(of: imported, firstRow: firstRow)
+            } else {
+                report.record(.success(imported))
+            }
+        }
+    }
+}

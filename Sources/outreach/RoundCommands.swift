@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import OutreachCore
+import OutreachEngine
+import OutreachMail
+import OutreachStore
+
+extension RoundMode: ExpressibleByArgument {}
+
+extension Outreach {
+    struct Send: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Round 1: send (or draft) the first email to the campaign's prospects.",
+            discussion: """
+                MODE decides each row by its select column: send-all, send-selected, draft-all, draft-selected, or \
+                draft-selected-send-rest. Drafts go to the account's Drafts folder. Rows already sent or drafted in \
+                round 1 are never touched again, so running the same command twice sends nothing new. Rows whose \
+                placeholders have no value (and no {name|fallback}) are held, never sent with a blank.
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The campaign.") var name: String
+        @Option(help: ArgumentHelp("The template file: a Subject: line, a blank line, then the body.", valueName: "file")) var template: String
+        @Option(help: "Which rows to send or draft.") var mode: RoundMode = .sendAll
+        @Option(help: "Only rows of this variant (A/B tests).") var variant: String?
+        @Flag(help: "Show what would be sent; send and record nothing.") var dryRun = false
+        @Flag(help: "Follow the round to its end (rounds run in the foreground for now, so this is the default).") var wait = false
+
+        func run() async throws {
+            let context = try CommandContext(global)
+            let database = try context.openDatabase()
+            let registry = try context.accountRegistry(database: database)
+            let campaign = try await CampaignLookup.campaign(named: name, in: database)
+            let compiled = try TemplateFile.load(template)
+            guard compiled.hasSubject else { throw ValidationError("\(template): round 1 needs a subject; the first line must be `Subject: …`") }
+            let issues = compiled.lint(knownKeys: campaign.columnKeys)
+            for issue in issues { FileHandle.standardError.write(Data("\(template): \(issue)\n".utf8)) }
+            // An error (an unknown placeholder, a broken [gap:N]) would hold every row or send the tag as written.
+            if issues.contains(where: { $0.severity == .error }) {
+                throw ValidationError("\(template) has errors (listed above); fix them first — nothing was sent")
+            }
+
+            let runner = FirstRound(campaigns: database.campaigns, ledger: database.deliveries, registry: registry, logger: context.logger)
+            let summary = try await runner.run(
+                campaign: campaign, options: .init(mode: mode, variant: variant, dryRun: dryRun), render: TemplateFile.renderer(compiled, round: 1),
+                report: { event in print(event.description) }
+            )
+            if summary.total == 0, let variant { print("No rows of variant \(variant) in \(campaign.name).") }
+            print("\(dryRun ? "Dry run" : "Round 1") of \(campaign.name): \(summary.line).")
+            if let reason = summary.stoppedBecause {
+                FileHandle.standardError.write(Data("The round stopped: \(reason)\nRun the same command again once that is fixed; rows already sent are not sent twice.\n".utf8))
+                throw ExitCode.failure
+            }
+            if summary.failed > 0 { throw ExitCode.failure }
+        }
+    }
+
+    struct Preview: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the exact message (RFC 5322) that round 1 would send to one row.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The campaign.") var name: String
+        @Option(help: ArgumentHelp("The template file.", valueName: "file")) var template: String
+        @Option(help: "The data row number (1 = first row after the header).") var row: Int?
+        @Option(help: "The prospect's address.") var email: String?
+
+        func validate() throws {
+            guard (row == nil) != (email == nil) else { throw ValidationError("give exactly one of --row N or --email E") }
+        }
+
+        func run() async throws {
+            let context = try CommandContext(global)
+            let database = try context.openDatabase()
+            let registry = try context.accountRegistry(database: database)
+            let campaign = try await CampaignLookup.campaign(named: name, in: database)
+            let compiled = try TemplateFile.load(template)
+            let found: Prospect?
+            if let row { found = try await database.campaigns.prospect(campaignID: campaign.id!, row: row) } else {
+                found = try await database.campaigns.prospect(campaignID: campaign.id!, email: email ?? "")
+            }
+            guard let prospect = found else {
+                throw ValidationError(row.map { "\(campaign.name) has no row \($0)" } ?? "\(campaign.name) has no prospect \(email ?? "")")
+            }
+            guard let account = try await registry.account(id: campaign.accountID) else { throw ValidationError("the campaign's account is gone") }
+            switch TemplateFile.renderer(compiled, round: 1)(prospect) {
+            case .message(let subject, let text, let html):
+                let message = FirstRound.message(to: prospect, from: account, subject: subject, text: text, html: html)
+                print(try message.rendered(), terminator: "")
+            case .needsData(let missing):
+                throw ValidationError("row \(prospect.row) would be held: no value and no fallback for \(missing.map { "{\($0)}" }.joined(separator: ", "))")
+            case .unsafe(let reason):
+                throw ValidationError("row \(prospect.row) would be held: \(reason)")
+            }
+        }
+    }
+
+    struct TemplateCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "template", abstract: "Check templates.", subcommands: [Lint.self])
+
+        struct Lint: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Report unknown placeholders, malformed tags and the rows that would be held for missing data."
+            )
+
+            @OptionGroup var global: GlobalOptions
+            @Option(help: "The campaign whose columns the template uses.") var campaign: String
+            @Option(help: ArgumentHelp("The template file.", valueName: "file")) var template: String
+
+            func run() async throws {
+                let context = try CommandContext(global)
+                let database = try context.openDatabase()
+                let found = try await CampaignLookup.campaign(named: campaign, in: database)
+                let compiled = try TemplateFile.load(template)
+                let issues = compiled.lint(knownKeys: found.columnKeys)
+                for issue in issues { print("\(template): \(issue)") }
+                var held: [(Int, String, [ColumnKey])] = []
+                var heldCount = 0
+                var afterRow = 0
+                while true {
+                    let page = try await database.campaigns.prospects(campaignID: found.id!, afterRow: afterRow, limit: 1000)
+                    guard let last = page.last else { break }
+                    afterRow = last.row
+                    for prospect in page {
+                        let missing = compiled.missingKeys(values: prospect.fields)
+                        if !missing.isEmpty {
+                            heldCount += 1
+                            if held.count < 200 { held.append((prospect.row, prospect.email.description, missing)) }
+                        }
+                    }
+                }
+                for (row, email, missing) in held {
+                    print("row \(row) \(email): would be held, no value for \(missing.map { "{\($0)}" }.joined(separator: ", "))")
+                }
+                if heldCount > held.count { print("… and \(heldCount - held.count) more rows would be held") }
+                print("\(issues.count) template issue(s); \(heldCount) row(s) would be held for missing data.")
+                if issues.contains(where: { $0.severity == .error }) || heldCount > 0 { throw ExitCode.failure }
+            }
+        }
+    }
+}
+
+/// Finding a campaign by name for a command.
+enum CampaignLookup {
+    static func campaign(named name: String, in database: SQLiteDatabase) async throws -> Campaign {
+        guard let campaign = try await database.campaigns.campaign(named: name) else { throw StoreError.campaignNotFound(name: name) }
+        return campaign
+    }
+}

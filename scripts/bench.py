@@ -1,0 +1,269 @@
+#!/usr/bin/python3
+"""Outreach benchmarks: each figure printed next to a baseline measured in the same run, on the same files and servers.
+
+  scripts/bench.py import [--rows 1000000]   CSV import (stored in the database) against Python csv + sqlite3
+  scripts/bench.py send   [--messages 5000]  send with throttle 0 over one TLS connection to Postfix's smtp-sink,
+                                             against a Python smtplib loop sending the same messages the same way
+  scripts/bench.py all
+
+Run `swift build -c release --product outreach` first (or pass --outreach PATH). Needs the "bench" packages of
+conf/debian-packages (scripts/install-deps --bench). Everything runs on loopback in a temporary folder.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_measured(argv, cwd=None, stdin=None, env=None):
+    """Runs a command to its end; returns (seconds, peak RSS in MB, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = proc.communicate(stdin.encode() if stdin is not None else None)
+    # communicate() has reaped the child; its rusage is in RUSAGE_CHILDREN, but that is the max over all children.
+    # So measure peak RSS separately with wait4 in a fresh process when it matters (see peak_rss).
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed ({proc.returncode}):\n{out.decode()}\n{err.decode()}")
+    return seconds, out.decode()
+
+
+def peak_rss(argv, cwd=None, env=None):
+    """Runs a command and returns (seconds, peak RSS in MB) of that one process, via wait4."""
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        if cwd:
+            os.chdir(cwd)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 1)
+        os.execvpe(argv[0], argv, env or os.environ)
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(argv)} failed")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def outreach_env(work):
+    env = dict(os.environ)
+    env.pop("OUTREACH_MASTER_KEY", None)
+    env["OUTREACH_DB"] = os.path.join(work, "outreach.db")
+    return env
+
+
+def write_csv(path, rows):
+    first = ["Anna", "Jürgen", "Zoë", "Li", "Maria", "Tom", "Ana", "Paul"]
+    companies = ["ACME", "Müller & Söhne", "Initech", "Globex", "Umbrella, Inc.", "Hooli"]
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("Email,First Name,Last Name,Company,Job Title,Select,Variant\r\n")
+        for n in range(rows):
+            company = companies[n % len(companies)]
+            company = f'"{company}"' if "," in company else company
+            f.write(f"p{n}@example.test,{first[n % 8]},Person {n},{company},Head of Sales,{'x' if n % 3 == 0 else ''},{'AB'[n % 2]}\r\n")
+
+
+PYTHON_IMPORT = r'''
+import csv, sqlite3, sys
+db = sqlite3.connect(sys.argv[2])
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("PRAGMA synchronous=NORMAL")
+db.execute("CREATE TABLE prospect (id INTEGER PRIMARY KEY, row INTEGER, email TEXT UNIQUE, first TEXT, last TEXT, company TEXT, title TEXT, selected INTEGER, variant TEXT)")
+with open(sys.argv[1], newline="", encoding="utf-8-sig") as f:
+    reader = csv.reader(f)
+    next(reader)
+    batch = []
+    for n, r in enumerate(reader, 1):
+        batch.append((n, r[0].strip().lower(), r[1], r[2], r[3], r[4], r[5].strip().lower() in ("x", "1", "yes", "true"), r[6]))
+        if len(batch) == 2000:
+            db.executemany("INSERT OR IGNORE INTO prospect (row, email, first, last, company, title, selected, variant) VALUES (?,?,?,?,?,?,?,?)", batch)
+            db.commit()
+            batch = []
+    db.executemany("INSERT OR IGNORE INTO prospect (row, email, first, last, company, title, selected, variant) VALUES (?,?,?,?,?,?,?,?)", batch)
+    db.commit()
+'''
+
+
+def bench_import(outreach, rows):
+    work = tempfile.mkdtemp(prefix="outreach-bench-import-")
+    try:
+        csv_path = os.path.join(work, "prospects.csv")
+        write_csv(csv_path, rows)
+        size = os.path.getsize(csv_path) / 1e6
+        env = outreach_env(work)
+        run_measured([outreach, "init"], cwd=work, env=env)
+        run_measured([outreach, "account", "add", "bench@example.test", "--smtp", "smtps://127.0.0.1:1", "--imap", "imaps://127.0.0.1:1",
+                      "--password-stdin"], cwd=work, stdin="x", env=env)
+        ours, ours_rss = peak_rss([outreach, "campaign", "import", "Bench", csv_path, "--account", "bench@example.test"], cwd=work, env=env)
+        script = os.path.join(work, "baseline.py")
+        with open(script, "w") as f:
+            f.write(PYTHON_IMPORT)
+        theirs, theirs_rss = peak_rss([sys.executable, script, csv_path, os.path.join(work, "baseline.db")], cwd=work)
+        print(f"CSV import, {rows:,} rows ({size:.0f} MB), stored in SQLite:")
+        print(f"  outreach campaign import     {ours:7.2f} s  {rows / ours:>10,.0f} rows/s  peak RSS {ours_rss:6.1f} MB")
+        print(f"  Python csv + sqlite3         {theirs:7.2f} s  {rows / theirs:>10,.0f} rows/s  peak RSS {theirs_rss:6.1f} MB")
+        print(f"  ratio                        {theirs / ours:7.2f}x faster")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+TEMPLATE = """Subject: A quick idea for {company}
+
+Hi {first|there},
+
+I saw that you are **{Job Title}** at {company} and wondered whether a short call next week would be useful.
+
+- one thing we do
+- another thing we do
+
+Best regards,
+Sam
+"""
+
+PYTHON_SEND = r'''
+import smtplib, ssl, sys, time, email.utils
+from email.message import EmailMessage
+port, ca, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+context = ssl.create_default_context(cafile=ca)
+start = time.perf_counter()
+with smtplib.SMTP_SSL("127.0.0.1", port, context=context, local_hostname="localhost") as smtp:
+    smtp.login("bench@example.test", "x")
+    for n in range(count):
+        msg = EmailMessage()
+        msg["From"] = email.utils.formataddr(("Sam Sender", "bench@example.test"))
+        msg["To"] = f"p{n}@example.test"
+        msg["Subject"] = "A quick idea for ACME"
+        msg["Date"] = email.utils.formatdate(localtime=True)
+        msg["Message-ID"] = email.utils.make_msgid(domain="example.test")
+        msg.set_content("Hi Anna,\n\nI saw that you are Head of Sales at ACME and wondered whether a short call next week would be useful.\n\n- one thing we do\n- another thing we do\n\nBest regards,\nSam\n")
+        msg.add_alternative("<p>Hi Anna,</p><p>I saw that you are <strong>Head of Sales</strong> at ACME and wondered whether a short call next week would be useful.</p><ul><li>one thing we do</li><li>another thing we do</li></ul><p>Best regards,<br>Sam</p>", subtype="html")
+        smtp.send_message(msg)
+print(time.perf_counter() - start)
+'''
+
+
+def make_tls(work):
+    tls = os.path.join(work, "tls")
+    os.makedirs(tls)
+    conf = os.path.join(tls, "openssl.cnf")
+    with open(conf, "w") as f:
+        f.write("[req]\ndistinguished_name=dn\n[dn]\n[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+                "[srv]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    q = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=Bench CA",
+                    "-keyout", f"{tls}/ca.key", "-out", f"{tls}/ca.pem", "-config", conf, "-extensions", "ca"], **q)
+    subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
+                    "-keyout", f"{tls}/server.key", "-out", f"{tls}/server.csr", "-config", conf], **q)
+    subprocess.run(["openssl", "x509", "-req", "-in", f"{tls}/server.csr", "-CA", f"{tls}/ca.pem", "-CAkey", f"{tls}/ca.key", "-CAcreateserial",
+                    "-days", "2", "-out", f"{tls}/server.pem", "-extfile", conf, "-extensions", "srv"], **q)
+    return tls
+
+
+def wait_for_port(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"nothing listens on 127.0.0.1:{port}")
+
+
+def bench_send(outreach, count):
+    for tool in ("smtp-sink", "stunnel4", "openssl"):
+        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
+            sys.exit(f"{tool} is missing: run scripts/install-deps --bench")
+    work = tempfile.mkdtemp(prefix="outreach-bench-send-")
+    os.chmod(work, 0o755)
+    procs = []
+    try:
+        tls = make_tls(work)
+        sink_port, tls_port = free_port(), free_port()
+        log = open(os.path.join(work, "servers.log"), "w")
+        # smtp-sink: Postfix's fast receiver, discards every message; it offers AUTH and accepts any login.
+        procs.append(subprocess.Popen(["/usr/sbin/smtp-sink", "-u", "nobody", f"127.0.0.1:{sink_port}", "256"], stdout=log, stderr=log,
+                                      stdin=subprocess.DEVNULL, start_new_session=True))
+        # smtp-sink speaks no TLS and Outreach never sends without it: stunnel terminates implicit TLS in front of it.
+        stunnel_conf = os.path.join(work, "stunnel.conf")
+        with open(stunnel_conf, "w") as f:
+            f.write(f"foreground = yes\npid =\nsyslog = no\ndebug = 3\n[smtps]\naccept = 127.0.0.1:{tls_port}\nconnect = 127.0.0.1:{sink_port}\n"
+                    f"cert = {tls}/server.pem\nkey = {tls}/server.key\n")
+        procs.append(subprocess.Popen(["stunnel4", stunnel_conf], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True))
+        wait_for_port(sink_port)
+        wait_for_port(tls_port)
+
+        env = outreach_env(work)
+        csv_path = os.path.join(work, "prospects.csv")
+        write_csv(csv_path, count)
+        template = os.path.join(work, "first.md")
+        with open(template, "w") as f:
+            f.write(TEMPLATE)
+        run_measured([outreach, "init"], cwd=work, env=env)
+        run_measured([outreach, "account", "add", "bench@example.test", "--name", "Sam Sender", "--smtp", f"smtps://127.0.0.1:{tls_port}",
+                      "--imap", "imaps://127.0.0.1:1", "--ca-file", f"{tls}/ca.pem", "--no-copy-to-sent", "--password-stdin"],
+                     cwd=work, stdin="x", env=env)
+        run_measured([outreach, "account", "set", "bench@example.test", "--delay", "0", "--jitter", "0"], cwd=work, env=env)
+        run_measured([outreach, "campaign", "import", "Bench", csv_path, "--account", "bench@example.test"], cwd=work, env=env)
+        ours, out = run_measured([outreach, "send", "Bench", "--template", template, "--mode", "send-all"], cwd=work, env=env)
+        sent = out.count("\nSENT ") + out.startswith("SENT ")
+        if sent != count:
+            sys.exit(f"outreach sent {sent} of {count}:\n{out[-2000:]}")
+        script = os.path.join(work, "baseline.py")
+        with open(script, "w") as f:
+            f.write(PYTHON_SEND)
+        _, theirs_text = run_measured([sys.executable, script, str(tls_port), f"{tls}/ca.pem", str(count)], cwd=work)
+        theirs = float(theirs_text.strip())
+        print(f"Send, {count:,} personalized multipart messages, throttle 0, one TLS connection, into smtp-sink (behind stunnel):")
+        print(f"  outreach send (with ledger)  {ours:7.2f} s  {count / ours:>10,.0f} msgs/s")
+        print(f"  Python smtplib loop          {theirs:7.2f} s  {count / theirs:>10,.0f} msgs/s")
+        print(f"  ratio                        {theirs / ours:7.2f}x faster")
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["import", "send", "all"])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--messages", type=int, default=5_000)
+    parser.add_argument("--outreach", default=os.path.join(ROOT, ".build/release/outreach"))
+    args = parser.parse_args()
+    if not os.path.exists(args.outreach):
+        sys.exit(f"{args.outreach} not found: run `swift build -c release --product outreach` first")
+    outreach = os.path.abspath(args.outreach)
+    if args.what in ("import", "all"):
+        bench_import(outreach, args.rows)
+    if args.what in ("send", "all"):
+        bench_send(outreach, args.messages)
+
+
+if __name__ == "__main__":
+    main()
