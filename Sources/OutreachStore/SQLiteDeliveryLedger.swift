@@ -68,19 +68,39 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
         }
     }
 
+    // Insert and update run once or twice per message sent; plain cached statements instead of the Codable record
+    // path keep them from being the send loop's largest cost.
     public func insert(_ delivery: Delivery) async throws -> Delivery {
         try await writer.write { db in
-            var row = DeliveryRow(delivery)
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO delivery (prospectID, round, state, action, messageID, threadKey, replyCode, replyText, updatedAt, sentAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
             do {
-                try row.insert(db)
+                try statement.execute(arguments: [
+                    delivery.prospectID, delivery.round, delivery.state.rawValue, delivery.action.rawValue, delivery.messageID, delivery.threadKey,
+                    delivery.replyCode, delivery.replyText, delivery.updatedAt, delivery.sentAt,
+                ])
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw StoreError.deliveryExists(prospectID: delivery.prospectID, round: delivery.round)
             }
-            return try row.delivery()
+            var inserted = delivery
+            inserted.id = db.lastInsertedRowID
+            return inserted
         }
     }
 
     public func update(_ delivery: Delivery) async throws {
-        try await writer.write { db in try DeliveryRow(delivery).update(db) }
+        guard let id = delivery.id else { throw StoreError.corrupt("a delivery without id cannot be updated") }
+        try await writer.write { db in
+            let statement = try db.cachedStatement(sql: """
+                UPDATE delivery SET state = ?, action = ?, messageID = ?, threadKey = ?, replyCode = ?, replyText = ?, updatedAt = ?, sentAt = ?
+                WHERE id = ?
+                """)
+            try statement.execute(arguments: [
+                delivery.state.rawValue, delivery.action.rawValue, delivery.messageID, delivery.threadKey, delivery.replyCode, delivery.replyText,
+                delivery.updatedAt, delivery.sentAt, id,
+            ])
+        }
     }
 }

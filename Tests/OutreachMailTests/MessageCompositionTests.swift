@@ -60,3 +60,20 @@ struct MessageCompositionTests {
         #expect(parsed[field: "auto-submitted"] == "auto-replied")
     }
 }
+
+struct RFC5322DateTests {
+    @Test("Date headers match what a POSIX-locale formatter writes, across zones and leap days")
+    func matchesFormatter() throws {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+        let zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Chatham", "America/St_Johns"].compactMap(TimeZone.init(identifier:))
+        var generator = SystemRandomNumberGenerator()
+        let dates = [0, 951_782_400, 1_709_164_800, 1_780_000_000, -86_400 * 400].map { Date(timeIntervalSince1970: Double($0)) }
+            + (0..<200).map { _ in Date(timeIntervalSince1970: Double(Int.random(in: 0...4_000_000_000, using: &generator))) }
+        for zone in zones {
+            formatter.timeZone = zone
+            for date in dates { #expect(RFC5322Date.format(date, timeZone: zone) == formatter.string(from: date)) }
+        }
+    }
+}

@@ -139,7 +139,13 @@ public struct FirstRound: Sendable {
                     continue
                 }
 
-                var delivery = try await record(previous, prospectID, action, .planned, detail: nil, messageID: messageID)
+                // The Message-ID is in the ledger before any server sees the message: as `planned` for a draft, and
+                // for a send directly as `sending` (after the pause), which after a crash reads "outcome unknown".
+                if action == .send, sentBefore {
+                    let pause = account.pacing.nextPause(using: &generator)
+                    if pause > 0 { try await sleep(pause) }
+                }
+                var delivery = try await record(previous, prospectID, action, action == .send ? .sending : .planned, detail: nil, messageID: messageID)
                 existing[prospectID] = delivery
                 var rowLogger = logger
                 rowLogger[metadataKey: "row"] = "\(prospect.row)"
@@ -152,10 +158,6 @@ public struct FirstRound: Sendable {
                         summary.drafted += 1
                         event(.drafted, "<\(messageID)>")
                     case .send:
-                        if sentBefore { try await sleep(account.pacing.nextPause(using: &generator)) }
-                        delivery.state = .sending
-                        delivery.updatedAt = Date()
-                        try await ledger.update(delivery)
                         sentBefore = true
                         let reply = try await session.send(bytes, from: account.email, to: prospect.email)
                         delivery.state = .sent
@@ -171,7 +173,7 @@ public struct FirstRound: Sendable {
                     case .skip:
                         continue
                     }
-                } catch let error as TransportError {
+                } catch {
                     switch error.kind {
                     case .rejectedPermanently, .rejectedTemporarily:
                         delivery.state = .failed

@@ -78,7 +78,7 @@ public actor SMTPConnection {
         var offset = 0
         var pendingLines: [String] = []
         var lastReply: [String] = []
-        var replies: [[String]] = []
+        var replyCount = 0
         var sawGreeting = false
         var sentAuth = false
         var refusedUnauthenticated = false
@@ -94,17 +94,28 @@ public actor SMTPConnection {
 
         var uploadComplete: Bool { upload.map { offset >= $0.count } ?? false }
 
-        func received(_ text: String) {
-            for raw in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-                let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-                guard line.count >= 3 else { continue }
-                pendingLines.append(line)
-                if line.count == 3 || line[line.index(line.startIndex, offsetBy: 3)] == " " {
-                    if line.hasPrefix("220") && replies.isEmpty { sawGreeting = true }
-                    lastReply = pendingLines
-                    replies.append(pendingLines)
-                    pendingLines = []
-                }
+        /// Takes the server's reply bytes as curl hands them over (whole lines), keeping the last complete reply.
+        func received(_ bytes: UnsafeRawBufferPointer) {
+            var start = 0
+            for i in 0..<bytes.count where bytes[i] == 10 {
+                line(bytes[start..<i])
+                start = i + 1
+            }
+            if start < bytes.count { line(bytes[start..<bytes.count]) }
+        }
+
+        private func line(_ raw: Slice<UnsafeRawBufferPointer>) {
+            var slice = raw
+            while let last = slice.last, last == 13 || last == 32 { slice = slice.dropLast() }
+            guard slice.count >= 3 else { return }
+            let text = String(decoding: slice, as: UTF8.self)
+            pendingLines.append(text)
+            // "250-…" continues a reply, "250 …" (or a bare "250") ends it.
+            if slice.count == 3 || slice[slice.startIndex + 3] == 32 {
+                if text.hasPrefix("220") && replyCount == 0 { sawGreeting = true }
+                lastReply = pendingLines
+                replyCount += 1
+                pendingLines = []
             }
         }
     }
@@ -145,7 +156,7 @@ public actor SMTPConnection {
             let bytes = UnsafeRawBufferPointer(start: data, count: size)
             switch type {
             case CURLINFO_HEADER_IN:
-                transfer.received(String(decoding: bytes, as: UTF8.self))
+                transfer.received(bytes)
             case CURLINFO_HEADER_OUT:
                 if bytes.starts(with: Array("AUTH ".utf8)) { transfer.sentAuth = true }
             default:
