@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "OutreachMail", dependencies: ["OutreachCore", "CEtpan"], swiftSettings: swiftSettings),
         .target(
             name: "OutreachStore",
-            dependencies: ["OutreachCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["OutreachCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .target(

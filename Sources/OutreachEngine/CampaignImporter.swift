@@ -71,23 +71,35 @@ public struct CampaignImporter: Sendable {
         guard let campaignID = campaign.id else { throw StoreError.campaignNotFound(name: name) }
         var report = ImportReport(layout: layout)
         do {
-            var batch: [ImportedProspect] = []
-            while true {
-                for record in pending {
-                    switch layout.prospect(from: record) {
-                    case .success(let prospect):
-                        batch.append(prospect)
-                    case .failure(let problem):
-                        report.record(.failure(problem))
+            // Reading and parsing the next batch overlaps with storing the previous one (one store in flight): on two
+            // cores that nearly halves a large import.
+            try await withThrowingTaskGroup(of: ([ImportedProspect], [DuplicateProspect]).self) { group in
+                var inFlight = false
+                func collect() async throws {
+                    guard inFlight, let (stored, duplicates) = try await group.next() else { return }
+                    inFlight = false
+                    Self.account(for: stored, duplicates: duplicates, in: &report)
+                }
+                var batch: [ImportedProspect] = []
+                while true {
+                    for record in pending {
+                        switch layout.prospect(from: record) {
+                        case .success(let prospect): batch.append(prospect)
+                        case .failure(let problem): report.record(.failure(problem))
+                        }
                     }
+                    pending.removeAll(keepingCapacity: true)
+                    if batch.count >= batchSize || (finished && !batch.isEmpty) {
+                        try await collect()
+                        let toStore = batch
+                        group.addTask { (toStore, try await self.store(toStore, campaignID: campaignID)) }
+                        inFlight = true
+                        batch = []
+                    }
+                    if finished { break }
+                    _ = try readMore()
                 }
-                pending.removeAll(keepingCapacity: true)
-                if batch.count >= batchSize || finished {
-                    try await store(batch, campaignID: campaignID, report: &report)
-                    batch.removeAll(keepingCapacity: true)
-                }
-                if finished { break }
-                _ = try readMore()
+                try await collect()
             }
             report.note(parser)
         } catch {
@@ -97,15 +109,14 @@ public struct CampaignImporter: Sendable {
         return (campaign, report)
     }
 
-    private func store(_ batch: [ImportedProspect], campaignID: Int64, report: inout ImportReport) async throws {
-        guard !batch.isEmpty else { return }
-        let prospects = batch.map { imported in
-            Prospect(
-                campaignID: campaignID, row: imported.row, email: imported.email, fields: imported.fields,
-                selected: imported.select, variant: imported.variant
-            )
-        }
-        let duplicates = try await campaigns.insertProspects(prospects)
+    private func store(_ batch: [ImportedProspect], campaignID: Int64) async throws -> [DuplicateProspect] {
+        try await campaigns.insertProspects(batch.map { imported in
+            Prospect(campaignID: campaignID, row: imported.row, email: imported.email, fields: imported.fields, selected: imported.select, variant: imported.variant)
+        })
+    }
+
+    /// Every stored row counts as imported, except those the store found to be duplicates.
+    private static func account(for batch: [ImportedProspect], duplicates: [DuplicateProspect], in report: inout ImportReport) {
         let firstRows = Dictionary(duplicates.map { ($0.row, $0.firstRow) }, uniquingKeysWith: { first, _ in first })
         for imported in batch {
             if let firstRow = firstRows[imported.row] {

@@ -1,0 +1,34 @@
+import Foundation
+import OutreachCore
+import OutreachStore
+import Testing
+
+struct CampaignStoreTests {
+    @Test("prospect fields come back exactly, whatever characters they hold; duplicates name the row that has the address")
+    func fieldsRoundTrip() async throws {
+        let database = try SQLiteDatabase.inMemory()
+        let account = try await database.accounts.insert(
+            Account(
+                email: try EmailAddress(parsing: "s@example.com"), smtp: try ServerEndpoint(parsing: "smtps://h", as: .smtp),
+                imap: try ServerEndpoint(parsing: "imaps://h", as: .imap)
+            ), sealedPassword: [1]
+        )
+        let campaign = try await database.campaigns.createCampaign(
+            Campaign(name: "Q4", accountID: try #require(account.id), columns: [.init(header: "Notes", key: "notes")], sourceFile: "/x.csv")
+        )
+        let tricky = "quote \" backslash \\ newline\r\n tab\t bell\u{7} nul-free ünïcödé 🎉 {first} </script>"
+        let fields: [ColumnKey: String] = [.email: "a@example.com", "notes": tricky, "z_last": "", .first: "Anna"]
+        let prospects = [
+            Prospect(campaignID: campaign.id!, row: 1, email: try EmailAddress(parsing: "a@example.com"), fields: fields, selected: true, variant: "A"),
+            Prospect(campaignID: campaign.id!, row: 2, email: try EmailAddress(parsing: "A@Example.com"), fields: [:], selected: false, variant: nil),
+        ]
+        let duplicates = try await database.campaigns.insertProspects(prospects)
+        #expect(duplicates.map(\.row) == [2] && duplicates.map(\.firstRow) == [1])
+        let stored = try #require(try await database.campaigns.prospect(campaignID: campaign.id!, row: 1))
+        #expect(stored.fields == fields)
+        #expect(stored.selected && stored.variant == "A")
+        await #expect(throws: StoreError.duplicateCampaign(name: "q4")) {
+            _ = try await database.campaigns.createCampaign(Campaign(name: "q4", accountID: account.id!, columns: [], sourceFile: ""))
+        }
+    }
+}
