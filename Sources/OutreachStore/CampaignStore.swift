@@ -1,3 +1,4 @@
+import Foundation
 import OutreachCore
 
 /// Campaigns and their prospects (the master file, as imported).
@@ -35,4 +36,6 @@ public protocol DeliveryLedger: Sendable {
     /// Adds a ledger row; throws ``StoreError/deliveryExists(prospectID:round:)`` if the prospect already has one for the round.
     func insert(_ delivery: Delivery) async throws -> Delivery
     func update(_ delivery: Delivery) async throws
+    /// When the account first sent a message in any campaign; nil before its first send.
+    func firstSend(accountID: Int64) async throws -> Date?
 }

@@ -44,6 +44,7 @@ public struct SQLiteDatabase: Sendable {
     public var accounts: SQLiteAccountStore { SQLiteAccountStore(writer: writer) }
     public var campaigns: SQLiteCampaignStore { SQLiteCampaignStore(writer: writer) }
     public var deliveries: SQLiteDeliveryLedger { SQLiteDeliveryLedger(writer: writer) }
+    public var threads: SQLiteThreadIndex { SQLiteThreadIndex(writer: writer) }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -103,6 +104,45 @@ public struct SQLiteDatabase: Sendable {
                 t.column("sentAt", .datetime)
                 // The rule that makes a second copy impossible: one ledger row per prospect and round.
                 t.uniqueKey(["prospectID", "round"])
+            }
+        }
+        migrator.registerMigration("v3-thread-index") { db in
+            try db.create(table: "message") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("accountID", .integer).notNull().references("account", onDelete: .cascade)
+                t.column("messageID", .text).notNull()
+                // The id of the thread's first row; threads merge by rewriting this to the smaller id.
+                t.column("threadID", .integer).notNull()
+                // A placeholder for an id some message referenced but the sync has not seen.
+                t.column("ghost", .boolean).notNull()
+                t.column("direction", .text)
+                t.column("fromAddress", .text)
+                t.column("toAddresses", .text)
+                t.column("subject", .text)
+                t.column("date", .datetime)
+                t.column("folder", .text)
+                t.column("classification", .text)
+                t.column("failedRecipient", .text)
+                t.column("originalMessageID", .text)
+                t.column("indexedAt", .datetime)
+                t.uniqueKey(["accountID", "messageID"])
+            }
+            try db.create(index: "message_thread", on: "message", columns: ["accountID", "threadID"])
+            try db.create(index: "message_from", on: "message", columns: ["accountID", "fromAddress"])
+            try db.create(table: "message_ref") { t in
+                t.column("messageRowID", .integer).notNull().references("message", onDelete: .cascade)
+                t.column("position", .integer).notNull()
+                t.column("refMessageID", .text).notNull()
+                t.primaryKey(["messageRowID", "position"])
+            }
+            try db.create(table: "mailbox_state") { t in
+                t.column("accountID", .integer).notNull().references("account", onDelete: .cascade)
+                t.column("folder", .text).notNull()
+                t.column("uidValidity", .integer).notNull()
+                t.column("lastUID", .integer).notNull()
+                t.column("highestModSeq", .integer).notNull()
+                t.column("syncedAt", .datetime).notNull()
+                t.primaryKey(["accountID", "folder"])
             }
         }
         return migrator

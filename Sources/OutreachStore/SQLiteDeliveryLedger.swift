@@ -103,4 +103,15 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
             ])
         }
     }
+
+    public func firstSend(accountID: Int64) async throws -> Date? {
+        try await writer.read { db in
+            try Date.fetchOne(
+                db, sql: """
+                    SELECT MIN(delivery.sentAt) FROM delivery JOIN prospect ON prospect.id = delivery.prospectID
+                    JOIN campaign ON campaign.id = prospect.campaignID WHERE campaign.accountID = ? AND delivery.sentAt IS NOT NULL
+                    """, arguments: [accountID]
+            )
+        }
+    }
 }

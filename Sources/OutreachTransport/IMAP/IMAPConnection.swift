@@ -176,6 +176,23 @@ public actor IMAPConnection {
         return messages
     }
 
+    /// UIDs of the messages whose internal date is on or after `date`'s day (UID SEARCH SINCE), in the server's zone.
+    public func uidSearch(since date: Date) throws(TransportError) -> [UInt32] {
+        let s = try connected()
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
+        let day = calendar.dateComponents([.year, .month, .day], from: date)
+        guard let key = mailimap_search_key_new_since(mailimap_date_new(Int32(day.day!), Int32(day.month!), Int32(day.year!))) else {
+            throw TransportError(.configuration, server: endpoint.label, detail: "out of memory")
+        }
+        defer { mailimap_search_key_free(key) }
+        var result: UnsafeMutablePointer<clist>?
+        let status = mailimap_uid_search(s, nil, key, &result)
+        guard status == MAILIMAP_NO_ERROR else { throw commandError(status, command: "UID SEARCH SINCE") }
+        defer { if let result { mailimap_search_result_free(result) } }
+        return CList<UInt32>(result).map(\.pointee)
+    }
+
     /// Flags a message is stored with by ``append(_:to:flags:)``.
     public enum AppendFlag: Sendable {
         case seen, draft

@@ -1,0 +1,163 @@
+import Foundation
+import Logging
+import OutreachCore
+import OutreachMail
+import OutreachStore
+import OutreachTransport
+
+/// Mirrors one account's mail into the thread index over IMAP: INBOX, Sent, Junk and Archive (found by their
+/// special use, else by common names), new UIDs only, header fields only, in batches.
+///
+/// Read-only by construction: folders are opened with EXAMINE and bodies fetched with BODY.PEEK, so no flag changes
+/// and nothing is marked read. The position in each folder is saved after every batch, so a dropped connection
+/// resumes where it stopped; a changed UIDVALIDITY re-reads that folder (messages already indexed stay as they are).
+public struct AccountSync: Sendable {
+    /// The header fields threading and classification read.
+    public static let headerFields = [
+        "Message-ID", "In-Reply-To", "References", "From", "To", "Cc", "Subject", "Date", "Auto-Submitted", "Precedence", "X-Autoreply",
+        "X-Autorespond", "Content-Type", "X-Failed-Recipients", "Return-Path",
+    ]
+    public static let folderUses: [IMAPMailbox.SpecialUse] = [.sent, .junk, .archive]
+
+    public struct FolderReport: Sendable {
+        public let folder: String
+        public let newMessages: Int
+        public let fetched: Int
+        public let uidValidityChanged: Bool
+    }
+
+    public struct Report: Sendable {
+        public var folders: [FolderReport] = []
+        public var newMessages: Int { folders.reduce(0) { $0 + $1.newMessages } }
+        public var fetched: Int { folders.reduce(0) { $0 + $1.fetched } }
+    }
+
+    /// Where a running sync is, for progress displays.
+    public struct Progress: Sendable {
+        public let folder: String
+        public let fetched: Int
+        /// Messages this folder has to fetch in this sync, when known.
+        public let total: Int?
+    }
+
+    let index: any ThreadIndex
+    let ledger: any DeliveryLedger
+    let registry: AccountRegistry
+    let logger: Logger
+    let batchSize: UInt32
+
+    public init(index: any ThreadIndex, ledger: any DeliveryLedger, registry: AccountRegistry, logger: Logger, batchSize: UInt32 = 500) {
+        self.index = index
+        self.ledger = ledger
+        self.registry = registry
+        self.logger = logger
+        self.batchSize = batchSize
+    }
+
+    /// - Parameter since: bounds the first sync of a folder. Default: one day before the account's first send, or
+    ///   30 days back for an account that has sent nothing yet.
+    public func run(account: Account, since: Date? = nil, progress: @Sendable (Progress) -> Void = { _ in }) async throws -> Report {
+        guard let accountID = account.id else { throw AccountRegistry.Problem.definedInEnvironment(email: account.email.description) }
+        var logger = logger
+        logger[metadataKey: "account.email"] = "\(account.email)"
+        let password = try await registry.password(for: account)
+        let firstSyncBound: Date
+        if let since {
+            firstSyncBound = since
+        } else if let firstSend = try await ledger.firstSend(accountID: accountID) {
+            firstSyncBound = firstSend.addingTimeInterval(-86_400)
+        } else {
+            firstSyncBound = Date().addingTimeInterval(-30 * 86_400)
+        }
+
+        let imap = IMAPConnection(endpoint: account.imap, trust: account.trust, logger: logger)
+        do {
+            try await imap.connect()
+            try await imap.login(username: account.username, password: password)
+            let mailboxes = try await imap.listMailboxes()
+            var folders = ["INBOX"]
+            for use in Self.folderUses {
+                if let box = mailboxes.mailbox(for: use), !folders.contains(box.name) { folders.append(box.name) }
+            }
+            var report = Report()
+            for folder in folders {
+                report.folders.append(
+                    try await sync(folder: folder, imap: imap, account: account, accountID: accountID, bound: firstSyncBound, progress: progress)
+                )
+            }
+            await imap.logout()
+            return report
+        } catch {
+            await imap.logout()
+            throw error
+        }
+    }
+
+    private func sync(
+        folder: String, imap: IMAPConnection, account: Account, accountID: Int64, bound: Date, progress: @Sendable (Progress) -> Void
+    ) async throws -> FolderReport {
+        let status = try await imap.examine(folder)
+        var state = try await index.mailboxState(accountID: accountID, folder: folder)
+            ?? MailboxState(accountID: accountID, folder: folder, uidValidity: status.uidValidity, lastUID: 0, highestModSeq: 0)
+        var validityChanged = false
+        if state.uidValidity != status.uidValidity {
+            logger.notice("UIDVALIDITY of \(folder) changed; reading the folder again", metadata: ["folder": "\(folder)"])
+            state = MailboxState(accountID: accountID, folder: folder, uidValidity: status.uidValidity, lastUID: 0, highestModSeq: 0)
+            validityChanged = true
+        }
+        // UIDNEXT - 1 is the highest UID that can exist now; a server that sent no UIDNEXT is read to the end.
+        let top: UInt32? = status.uidNext > 0 ? status.uidNext - 1 : nil
+        if let top, state.lastUID >= top || status.messageCount == 0 {
+            state.lastUID = max(state.lastUID, top)
+            state.highestModSeq = status.highestModSeq
+            state.syncedAt = Date()
+            try await index.saveMailboxState(state)
+            return FolderReport(folder: folder, newMessages: 0, fetched: 0, uidValidityChanged: validityChanged)
+        }
+
+        var start = state.lastUID + 1
+        if state.lastUID == 0 {
+            // The first sync reads only what is recent enough to answer our mail.
+            let recent = try await imap.uidSearch(since: bound)
+            guard let first = recent.min() else {
+                state.lastUID = top ?? 0
+                state.syncedAt = Date()
+                try await index.saveMailboxState(state)
+                return FolderReport(folder: folder, newMessages: 0, fetched: 0, uidValidityChanged: validityChanged)
+            }
+            start = first
+        }
+        let total = top.map { Int($0) - Int(start) + 1 }
+        var fetched = 0
+        var added = 0
+        while top == nil || start <= top! {
+            let end = top.map { min(start &+ batchSize - 1, $0) }
+            let batch = try await imap.fetchHeaderFields(Self.headerFields, uids: end.map { start...$0 }, from: start)
+            let messages = batch.map { indexed($0, folder: folder, account: account) }
+            added += try await index.ingest(messages, accountID: accountID)
+            fetched += batch.count
+            state.lastUID = max(end ?? 0, batch.map(\.uid).max() ?? 0, state.lastUID)
+            state.syncedAt = Date()
+            try await index.saveMailboxState(state)
+            progress(Progress(folder: folder, fetched: fetched, total: total))
+            guard let end else { break }
+            start = end + 1
+        }
+        state.highestModSeq = status.highestModSeq
+        try await index.saveMailboxState(state)
+        return FolderReport(folder: folder, newMessages: added, fetched: fetched, uidValidityChanged: validityChanged)
+    }
+
+    func indexed(_ fetched: IMAPFetchedHeaders, folder: String, account: Account) -> IndexedMessage {
+        let headers = HeaderParser.parse(fetched.headerBytes)
+        let from = headers.from.first?.address
+        let id = headers.messageID ?? IndexedMessage.synthesizedID(
+            from: [folder, from?.normalized ?? "", headers.subject ?? "", headers.date.map { "\($0.timeIntervalSince1970)" } ?? "\(fetched.uid)"]
+        )
+        return IndexedMessage(
+            messageID: id, inReplyTo: headers.inReplyTo, references: headers.references, from: from, to: (headers.to + headers.cc).map(\.address),
+            subject: headers.subject, date: headers.date, direction: from?.normalized == account.email.normalized ? .ours : .theirs, folder: folder,
+            classification: "unclassified"
+        )
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import GRDB
+import OutreachCore
+
+/// ``ThreadIndex`` on SQLite.
+public struct SQLiteThreadIndex: ThreadIndex {
+    let writer: any DatabaseWriter
+
+    public func ingest(_ messages: [IndexedMessage], accountID: Int64) async throws -> Int {
+        guard !messages.isEmpty else { return 0 }
+        return try await writer.write { db in
+            var added = 0
+            for message in messages where try Self.ingest(message, accountID: accountID, db: db) { added += 1 }
+            return added
+        }
+    }
+
+    /// - Returns: false when the message was already indexed.
+    private static func ingest(_ message: IndexedMessage, accountID: Int64, db: Database) throws -> Bool {
+        let existing = try Row.fetchOne(
+            db, sql: "SELECT id, threadID, ghost FROM message WHERE accountID = ? AND messageID = ?", arguments: [accountID, message.messageID]
+        )
+        if let existing, !(existing["ghost"] as Bool) { return false }
+        let now = Date()
+        let to = message.to.map(\.normalized).joined(separator: ",")
+        let values: [(any DatabaseValueConvertible)?] = [
+            message.direction.rawValue, message.from?.normalized, to, message.subject, message.date, message.folder, message.classification,
+            message.failedRecipient?.lowercased(), message.originalMessageID, now,
+        ]
+        let rowID: Int64
+        var threadID: Int64
+        if let existing {
+            rowID = existing["id"]
+            threadID = existing["threadID"]
+            try db.execute(
+                sql: """
+                    UPDATE message SET ghost = 0, direction = ?, fromAddress = ?, toAddresses = ?, subject = ?, date = ?, folder = ?,
+                    classification = ?, failedRecipient = ?, originalMessageID = ?, indexedAt = ? WHERE id = ?
+                    """, arguments: StatementArguments(values + [rowID])
+            )
+        } else {
+            try db.execute(
+                sql: """
+                    INSERT INTO message (accountID, messageID, threadID, ghost, direction, fromAddress, toAddresses, subject, date, folder,
+                    classification, failedRecipient, originalMessageID, indexedAt) VALUES (?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: StatementArguments([accountID, message.messageID] + values)
+            )
+            rowID = db.lastInsertedRowID
+            threadID = rowID
+            try db.execute(sql: "UPDATE message SET threadID = ? WHERE id = ?", arguments: [rowID, rowID])
+        }
+
+        // Every linked id joins this thread: unseen ids as ghosts, known ones by merging their threads into the oldest.
+        var threads: Set<Int64> = [threadID]
+        for (position, id) in message.linkedIDs.enumerated() {
+            try db.execute(sql: "INSERT OR IGNORE INTO message_ref (messageRowID, position, refMessageID) VALUES (?, ?, ?)", arguments: [rowID, position, id])
+            if let linked = try Int64.fetchOne(db, sql: "SELECT threadID FROM message WHERE accountID = ? AND messageID = ?", arguments: [accountID, id]) {
+                threads.insert(linked)
+            } else {
+                try db.execute(
+                    sql: "INSERT INTO message (accountID, messageID, threadID, ghost) VALUES (?, ?, ?, 1)", arguments: [accountID, id, threadID]
+                )
+            }
+        }
+        if threads.count > 1, let target = threads.min() {
+            let others = threads.subtracting([target]).map { DatabaseValue(value: $0) }
+            try db.execute(
+                sql: "UPDATE message SET threadID = ? WHERE accountID = ? AND threadID IN (\(others.map { _ in "?" }.joined(separator: ",")))",
+                arguments: StatementArguments([target.databaseValue, accountID.databaseValue] + others)
+            )
+            threadID = target
+        }
+        return true
+    }
+
+    public func mailboxState(accountID: Int64, folder: String) async throws -> MailboxState? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM mailbox_state WHERE accountID = ? AND folder = ?", arguments: [accountID, folder]).map { row in
+                MailboxState(
+                    accountID: row["accountID"], folder: row["folder"], uidValidity: UInt32(truncatingIfNeeded: row["uidValidity"] as Int64),
+                    lastUID: UInt32(truncatingIfNeeded: row["lastUID"] as Int64), highestModSeq: UInt64(bitPattern: row["highestModSeq"] as Int64),
+                    syncedAt: row["syncedAt"]
+                )
+            }
+        }
+    }
+
+    public func saveMailboxState(_ state: MailboxState) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO mailbox_state (accountID, folder, uidValidity, lastUID, highestModSeq, syncedAt) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(accountID, folder) DO UPDATE SET uidValidity = excluded.uidValidity, lastUID = excluded.lastUID,
+                    highestModSeq = excluded.highestModSeq, syncedAt = excluded.syncedAt
+                    """,
+                arguments: [state.accountID, state.folder, Int64(state.uidValidity), Int64(state.lastUID), Int64(bitPattern: state.highestModSeq), state.syncedAt]
+            )
+        }
+    }
+
+    public func messageCount(accountID: Int64) async throws -> Int {
+        try await writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message WHERE accountID = ? AND ghost = 0", arguments: [accountID]) ?? 0
+        }
+    }
+
+    public func thread(containing messageID: String, accountID: Int64) async throws -> [IndexedMessage] {
+        try await writer.read { db in
+            guard let threadID = try Int64.fetchOne(
+                db, sql: "SELECT threadID FROM message WHERE accountID = ? AND messageID = ?", arguments: [accountID, messageID]
+            ) else { return [] }
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM message WHERE accountID = ? AND threadID = ? AND ghost = 0 ORDER BY date, id", arguments: [accountID, threadID]
+            )
+            return try rows.map { row in
+                let rowID: Int64 = row["id"]
+                let refs = try String.fetchAll(db, sql: "SELECT refMessageID FROM message_ref WHERE messageRowID = ? ORDER BY position", arguments: [rowID])
+                let from = (row["fromAddress"] as String?).flatMap { try? EmailAddress(parsing: $0) }
+                let to = ((row["toAddresses"] as String?) ?? "").split(separator: ",").compactMap { try? EmailAddress(parsing: String($0)) }
+                return IndexedMessage(
+                    messageID: row["messageID"], references: refs, from: from, to: to, subject: row["subject"], date: row["date"],
+                    direction: IndexedMessage.Direction(rawValue: row["direction"] ?? "") ?? .theirs, folder: row["folder"] ?? "",
+                    classification: row["classification"] ?? "human", failedRecipient: row["failedRecipient"], originalMessageID: row["originalMessageID"]
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import OutreachCore
+
+/// The thread index: every synced message of an account once, keyed by Message-ID, linked into threads by its
+/// References and In-Reply-To — with placeholder ("ghost") rows for ids not seen yet, merged when they arrive, as
+/// notmuch does. Rows are never deleted when the server deletes a message: a reply that was read and thrown away
+/// still counts.
+public protocol ThreadIndex: Sendable {
+    /// Adds messages; one already indexed (seen in another folder, or in an earlier sync) is left as it is.
+    /// - Returns: how many were new.
+    @discardableResult
+    func ingest(_ messages: [IndexedMessage], accountID: Int64) async throws -> Int
+    func mailboxState(accountID: Int64, folder: String) async throws -> MailboxState?
+    func saveMailboxState(_ state: MailboxState) async throws
+    func messageCount(accountID: Int64) async throws -> Int
+    /// The indexed (non-placeholder) messages of the thread that holds `messageID`, oldest first.
+    func thread(containing messageID: String, accountID: Int64) async throws -> [IndexedMessage]
+}
