@@ -41,10 +41,12 @@ extension Outreach {
                 throw ValidationError("\(template) has errors (listed above); fix them first — nothing was sent")
             }
 
-            let runner = FirstRound(campaigns: database.campaigns, ledger: database.deliveries, registry: registry, logger: context.logger)
+            let runner = RoundRunner(campaigns: database.campaigns, ledger: database.deliveries, registry: registry, logger: context.logger)
+            let render = TemplateFile.renderer(compiled, round: 1)
+            let mode = mode
             let summary = try await runner.run(
-                campaign: campaign, options: .init(mode: mode, variant: variant, dryRun: dryRun), render: TemplateFile.renderer(compiled, round: 1),
-                report: { event in print(event.description) }
+                campaign: campaign, round: FirstRound.round, options: .init(variant: variant, dryRun: dryRun),
+                plan: { prospect in FirstRound.plan(prospect, mode: mode, render: render) }, report: { event in print(event.description) }
             )
             if summary.total == 0, let variant { print("No rows of variant \(variant) in \(campaign.name).") }
             print("\(dryRun ? "Dry run" : "Round 1") of \(campaign.name): \(summary.line).")
@@ -85,7 +87,7 @@ extension Outreach {
             guard let account = try await registry.account(id: campaign.accountID) else { throw ValidationError("the campaign's account is gone") }
             switch TemplateFile.renderer(compiled, round: 1)(prospect) {
             case .message(let subject, let text, let html):
-                let message = FirstRound.message(to: prospect, from: account, subject: subject, text: text, html: html)
+                let message = RoundRunner.message(to: prospect, from: account, subject: subject, text: text, html: html)
                 print(try message.rendered(), terminator: "")
             case .needsData(let missing):
                 throw ValidationError("row \(prospect.row) would be held: no value and no fallback for \(missing.map { "{\($0)}" }.joined(separator: ", "))")
