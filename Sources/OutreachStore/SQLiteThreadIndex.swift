@@ -109,20 +109,45 @@ public struct SQLiteThreadIndex: ThreadIndex {
             guard let threadID = try Int64.fetchOne(
                 db, sql: "SELECT threadID FROM message WHERE accountID = ? AND messageID = ?", arguments: [accountID, messageID]
             ) else { return [] }
-            let rows = try Row.fetchAll(
+            return try Self.messages(
                 db, sql: "SELECT * FROM message WHERE accountID = ? AND threadID = ? AND ghost = 0 ORDER BY date, id", arguments: [accountID, threadID]
             )
-            return try rows.map { row in
-                let rowID: Int64 = row["id"]
-                let refs = try String.fetchAll(db, sql: "SELECT refMessageID FROM message_ref WHERE messageRowID = ? ORDER BY position", arguments: [rowID])
-                let from = (row["fromAddress"] as String?).flatMap { try? EmailAddress(parsing: $0) }
-                let to = ((row["toAddresses"] as String?) ?? "").split(separator: ",").compactMap { try? EmailAddress(parsing: String($0)) }
-                return IndexedMessage(
-                    messageID: row["messageID"], references: refs, from: from, to: to, subject: row["subject"], date: row["date"],
-                    direction: IndexedMessage.Direction(rawValue: row["direction"] ?? "") ?? .theirs, folder: row["folder"] ?? "",
-                    classification: row["classification"] ?? "human", failedRecipient: row["failedRecipient"], originalMessageID: row["originalMessageID"]
-                )
-            }
+        }
+    }
+
+    public func bouncesAndComplaints(recipient: String, messageIDs: [String], accountID: Int64) async throws -> [IndexedMessage] {
+        try await writer.read { db in
+            let marks = messageIDs.map { _ in "?" }.joined(separator: ",")
+            let byOriginal = messageIDs.isEmpty ? "" : " OR originalMessageID IN (\(marks))"
+            return try Self.messages(
+                db, sql: """
+                    SELECT * FROM message WHERE accountID = ? AND ghost = 0 AND classification IN ('bounce_hard', 'bounce_soft', 'complaint')
+                    AND (failedRecipient = ?\(byOriginal)) ORDER BY date, id
+                    """, arguments: StatementArguments([accountID.databaseValue, recipient.lowercased().databaseValue] + messageIDs.map(\.databaseValue))
+            )
+        }
+    }
+
+    public func messages(from address: String, since: Date, accountID: Int64) async throws -> [IndexedMessage] {
+        try await writer.read { db in
+            try Self.messages(
+                db, sql: "SELECT * FROM message WHERE accountID = ? AND fromAddress = ? AND ghost = 0 AND date >= ? ORDER BY date, id",
+                arguments: [accountID, address.lowercased(), since]
+            )
+        }
+    }
+
+    private static func messages(_ db: Database, sql: String, arguments: StatementArguments) throws -> [IndexedMessage] {
+        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            let rowID: Int64 = row["id"]
+            let refs = try String.fetchAll(db, sql: "SELECT refMessageID FROM message_ref WHERE messageRowID = ? ORDER BY position", arguments: [rowID])
+            let from = (row["fromAddress"] as String?).flatMap { try? EmailAddress(parsing: $0) }
+            let to = ((row["toAddresses"] as String?) ?? "").split(separator: ",").compactMap { try? EmailAddress(parsing: String($0)) }
+            return IndexedMessage(
+                messageID: row["messageID"], references: refs, from: from, to: to, subject: row["subject"], date: row["date"],
+                direction: IndexedMessage.Direction(rawValue: row["direction"] ?? "") ?? .theirs, folder: row["folder"] ?? "",
+                classification: row["classification"] ?? "human", failedRecipient: row["failedRecipient"], originalMessageID: row["originalMessageID"]
+            )
         }
     }
 }

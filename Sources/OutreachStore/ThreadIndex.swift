@@ -1,3 +1,4 @@
+import Foundation
 import OutreachCore
 
 /// The thread index: every synced message of an account once, keyed by Message-ID, linked into threads by its
@@ -14,4 +15,8 @@ public protocol ThreadIndex: Sendable {
     func messageCount(accountID: Int64) async throws -> Int
     /// The indexed (non-placeholder) messages of the thread that holds `messageID`, oldest first.
     func thread(containing messageID: String, accountID: Int64) async throws -> [IndexedMessage]
+    /// Bounces and complaints that name `recipient` as the failed address or cite one of `messageIDs` as the original.
+    func bouncesAndComplaints(recipient: String, messageIDs: [String], accountID: Int64) async throws -> [IndexedMessage]
+    /// Messages from `address` dated on or after `since`, in any thread.
+    func messages(from address: String, since: Date, accountID: Int64) async throws -> [IndexedMessage]
 }

@@ -1,0 +1,95 @@
+import Foundation
+import OutreachCore
+import OutreachStore
+
+/// Round N ≥ 2 (Module 2): a follow-up in the same thread to every prospect who has not answered, decided from the
+/// thread index alone — never one live fetch per row.
+public struct FollowUpRound: Sendable {
+    public let round: Int
+    public let force: Bool
+    let campaign: Campaign
+    let index: any ThreadIndex
+    /// Ledger rows of the campaign's earlier rounds, by prospect and round.
+    let history: [Int64: [Int: Delivery]]
+
+    /// One row's decision and what the follow-up needs to join the thread.
+    public struct RowDecision: Sendable {
+        public let decision: FollowUpDecision
+        /// Round 1's Message-ID: the thread's root.
+        public let root: String?
+        public let inReplyTo: String?
+        public let references: [String]
+        /// Round 1's subject as the index saw it in Sent.
+        public let originalSubject: String?
+    }
+
+    public init(campaign: Campaign, round: Int, force: Bool, index: any ThreadIndex, ledger: any DeliveryLedger) async throws {
+        precondition(round >= 2, "follow-ups are rounds 2 and later")
+        self.campaign = campaign
+        self.round = round
+        self.force = force
+        self.index = index
+        var history: [Int64: [Int: Delivery]] = [:]
+        for delivery in try await ledger.deliveries(campaignID: campaign.id ?? 0) where delivery.round < round {
+            history[delivery.prospectID, default: [:]][delivery.round] = delivery
+        }
+        self.history = history
+    }
+
+    /// What the index says about one prospect.
+    public func decide(_ prospect: Prospect) async throws -> RowDecision {
+        let rounds = history[prospect.id ?? 0] ?? [:]
+        guard let first = rounds[1], first.state == .sent, let root = first.messageID else {
+            let state = rounds[1].map { "round 1 is \($0.state.rawValue)" } ?? "round 1 was never run for this row"
+            return RowDecision(decision: .init(verdict: .skip, reason: "no first email went out (\(state))"), root: nil, inReplyTo: nil, references: [], originalSubject: nil)
+        }
+        let sent = rounds.keys.sorted().compactMap { rounds[$0] }.filter { $0.state == .sent }
+        let ourIDs = sent.compactMap(\.messageID)
+        let accountID = campaign.accountID
+        let thread = try await index.thread(containing: root, accountID: accountID)
+        let bounces = try await index.bouncesAndComplaints(recipient: prospect.email.normalized, messageIDs: ourIDs, accountID: accountID)
+        let inThread = Set(thread.map(\.messageID))
+        let unthreaded = try await index.messages(from: prospect.email.normalized, since: first.sentAt ?? first.updatedAt, accountID: accountID)
+            .filter { !inThread.contains($0.messageID) }
+        let originalSubject = thread.first { $0.messageID == root }?.subject
+        let evidence = FollowUpDecision.Evidence(
+            prospect: prospect.email, roundMessageIDs: ourIDs, firstSentAt: first.sentAt, firstSubject: originalSubject, thread: thread,
+            bounces: bounces, unthreadedFromProspect: unthreaded
+        )
+        // The follow-up answers the newest message we wrote in the thread and carries the chain of ours before it.
+        let oursInThread = thread.filter { $0.direction == .ours }.map(\.messageID)
+        var chain = [root]
+        for id in oursInThread + ourIDs where !chain.contains(id) { chain.append(id) }
+        let last = thread.last { $0.direction == .ours }?.messageID ?? ourIDs.last ?? root
+        if let position = chain.firstIndex(of: last) { chain = Array(chain[...position]) }
+        return RowDecision(
+            decision: FollowUpDecision.decide(evidence, force: force), root: root, inReplyTo: last, references: chain, originalSubject: originalSubject
+        )
+    }
+
+    /// Plans a row for the round runner.
+    public func plan(_ prospect: Prospect, mode: RoundMode, render: (Prospect) -> RenderedRow) async throws -> RoundRunner.RowPlan {
+        let row = try await decide(prospect)
+        guard row.decision.verdict == .send else { return .skip(reason: row.decision.reason) }
+        let action = mode.action(selected: prospect.selected)
+        guard action != .skip else { return .skip(reason: "not selected (mode \(mode.rawValue))") }
+        switch render(prospect) {
+        case .message(let subject, let text, let html):
+            let finalSubject: String
+            if !subject.trimmingCharacters(in: .whitespaces).isEmpty {
+                finalSubject = subject
+            } else if let original = row.originalSubject {
+                finalSubject = original.lowercased().hasPrefix("re:") ? original : "Re: " + original
+            } else {
+                return .hold(reason: "round 1's subject is not in the index yet: run `outreach sync`, or give the template a Subject")
+            }
+            return .deliver(.init(
+                action: action, subject: finalSubject, text: text, html: html, inReplyTo: row.inReplyTo, references: row.references, threadKey: row.root
+            ))
+        case .needsData(let missing):
+            return .hold(reason: "needs data: no value and no fallback for \(missing.map { "{\($0)}" }.joined(separator: ", "))")
+        case .unsafe(let reason):
+            return .hold(reason: reason)
+        }
+    }
+}
