@@ -137,7 +137,7 @@ public actor IMAPConnection {
     /// Fetches the named header fields of the messages with UIDs in `uids` (upper bound nil = `*`).
     /// Messages at or below `uids.lowerBound - 1` are dropped, because `UID n:*` always returns the last message.
     public func fetchHeaderFields(_ fields: [String], uids: ClosedRange<UInt32>?, from lower: UInt32 = 1) throws(TransportError) -> [IMAPFetchedHeaders] {
-        let s = try connected()
+        _ = try connected()
         let set = uids.map { mailimap_set_new_interval($0.lowerBound, $0.upperBound) } ?? mailimap_set_new_interval(lower, 0)
         defer { mailimap_set_free(set) }
         let lowest = uids?.lowerBound ?? lower
@@ -149,11 +149,40 @@ public actor IMAPConnection {
         let section = mailimap_section_new_header_fields(mailimap_header_list_new(names))
         mailimap_fetch_type_new_fetch_att_list_add(fetchType, mailimap_fetch_att_new_body_peek_section(section))
 
+        return try uidFetchSection(set: set, fetchType: fetchType, command: "UID FETCH").filter { $0.uid >= lowest }.map {
+            IMAPFetchedHeaders(uid: $0.uid, headerBytes: $0.bytes)
+        }
+    }
+
+    /// The complete raw messages with these UIDs (`BODY.PEEK[]`, which never sets \Seen). Used for the few messages whose
+    /// headers say they are delivery reports: their bodies name the failed recipient and our original Message-ID.
+    public func fetchMessages(uids: [UInt32]) throws(TransportError) -> [UInt32: [UInt8]] {
+        guard !uids.isEmpty else { return [:] }
+        _ = try connected()
+        guard let set = mailimap_set_new_empty() else { throw TransportError(.configuration, server: endpoint.label, detail: "out of memory") }
+        defer { mailimap_set_free(set) }
+        for uid in uids { mailimap_set_add_single(set, uid) }
+        let fetchType = mailimap_fetch_type_new_fetch_att_list_empty()
+        defer { mailimap_fetch_type_free(fetchType) }
+        mailimap_fetch_type_new_fetch_att_list_add(fetchType, mailimap_fetch_att_new_uid())
+        mailimap_fetch_type_new_fetch_att_list_add(fetchType, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(nil)))
+        var messages: [UInt32: [UInt8]] = [:]
+        for message in try uidFetchSection(set: set, fetchType: fetchType, command: "UID FETCH BODY.PEEK[]") where uids.contains(message.uid) {
+            messages[message.uid] = message.bytes
+        }
+        return messages
+    }
+
+    /// Runs a UID FETCH of one body section and returns each message's UID and the section's bytes.
+    private func uidFetchSection(
+        set: UnsafeMutablePointer<mailimap_set>?, fetchType: UnsafeMutablePointer<mailimap_fetch_type>?, command: String
+    ) throws(TransportError) -> [(uid: UInt32, bytes: [UInt8])] {
+        let s = try connected()
         var result: UnsafeMutablePointer<clist>?
         let status = mailimap_uid_fetch(s, set, fetchType, &result)
-        guard status == MAILIMAP_NO_ERROR else { throw commandError(status, command: "UID FETCH") }
+        guard status == MAILIMAP_NO_ERROR else { throw commandError(status, command: command) }
         defer { if let result { mailimap_fetch_list_free(result) } }
-        var messages: [IMAPFetchedHeaders] = []
+        var messages: [(uid: UInt32, bytes: [UInt8])] = []
         for message in CList<mailimap_msg_att>(result) {
             var uid: UInt32 = 0
             var bytes: [UInt8] = []
@@ -171,7 +200,7 @@ public actor IMAPConnection {
                 default: continue
                 }
             }
-            if uid >= lowest { messages.append(IMAPFetchedHeaders(uid: uid, headerBytes: bytes)) }
+            messages.append((uid, bytes))
         }
         return messages
     }
