@@ -4,6 +4,9 @@
   scripts/bench.py import [--rows 1000000]   CSV import (stored in the database) against Python csv + sqlite3
   scripts/bench.py send   [--messages 5000]  send with throttle 0 over one TLS connection to a discarding SMTP sink,
                                              against a Python smtplib loop sending the same messages the same way
+  scripts/bench.py sync   [--mailbox 100000]  first sync of a mailbox into the thread index, against Python imaplib
+                                             fetching the same header fields; then an incremental sync with nothing
+                                             new, at a tenth of the size and at full size (it must not grow)
   scripts/bench.py all
 
 Run `swift build -c release --product outreach` first (or pass --outreach PATH). Needs the "bench" packages of
@@ -255,9 +258,99 @@ def bench_send(outreach, count):
         shutil.rmtree(work, ignore_errors=True)
 
 
+PYTHON_IMAP = r'''
+import imaplib, ssl, sys, time, email, email.policy
+port, ca, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+fields = "MESSAGE-ID IN-REPLY-TO REFERENCES FROM TO CC SUBJECT DATE AUTO-SUBMITTED PRECEDENCE X-AUTOREPLY X-AUTORESPOND CONTENT-TYPE X-FAILED-RECIPIENTS RETURN-PATH"
+start = time.perf_counter()
+imap = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ssl.create_default_context(cafile=ca))
+imap.login(user, password)
+imap.select("INBOX", readonly=True)
+_, data = imap.uid("SEARCH", None, "ALL")
+uids = data[0].split()
+count = 0
+for i in range(0, len(uids), 500):
+    chunk = b",".join(uids[i:i + 500]).decode()
+    _, items = imap.uid("FETCH", chunk, f"(UID BODY.PEEK[HEADER.FIELDS ({fields})])")
+    for item in items:
+        if isinstance(item, tuple):
+            msg = email.message_from_bytes(item[1], policy=email.policy.default)
+            _ = (msg["Message-ID"], msg["In-Reply-To"], msg["References"], msg["From"], msg["Subject"], msg["Date"])
+            count += 1
+imap.logout()
+print(count, time.perf_counter() - start)
+'''
+
+
+def fill_maildir(maildir, count, start=0):
+    """Writes messages straight into a Maildir (Dovecot indexes them on first access): fast for large mailboxes."""
+    cur = os.path.join(maildir, "cur")
+    os.makedirs(cur, exist_ok=True)
+    for n in range(start, start + count):
+        reply = f"In-Reply-To: <out{n - 1}@example.test>\r\nReferences: <out0@example.test> <out{n - 1}@example.test>\r\n" if n % 3 else ""
+        with open(os.path.join(cur, f"{1700000000 + n}.M{n}P1.bench:2,S"), "w") as f:
+            f.write(f"From: Person {n} <p{n % 5000}@example.test>\r\nTo: bench@example.test\r\nSubject: Re: Hello {n % 977}\r\n"
+                    f"Message-ID: <in{n}@example.test>\r\n{reply}Date: Mon, 30 Nov 2026 10:00:00 +0000\r\n"
+                    f"Content-Type: text/plain; charset=utf-8\r\n\r\nThanks for your note, number {n}.\r\n")
+
+
+def bench_sync(outreach, size):
+    servers = os.path.join(ROOT, "Tests/IntegrationTests/Fixtures/mailservers.py")
+    work = tempfile.mkdtemp(prefix="outreach-bench-sync-")
+    os.chmod(work, 0o755)
+    mail = os.path.join(work, "mail")
+    try:
+        state = json.loads(subprocess.run(["/usr/bin/python3", servers, "start", mail, "--users", "bench@example.test:bench-pw"],
+                                          check=True, capture_output=True, text=True).stdout)
+        maildir = os.path.join(mail, "mail", "bench@example.test", "Maildir")
+        small = size // 10
+        fill_maildir(maildir, small)
+        subprocess.run(["chown", "-R", "mail:mail", os.path.join(mail, "mail")], check=True)
+        env = outreach_env(work)
+        run_measured([outreach, "init"], cwd=work, env=env)
+        run_measured([outreach, "account", "add", "bench@example.test", "--smtp", "smtps://127.0.0.1:1", "--imap",
+                      f"imaps://127.0.0.1:{state['imapsPort']}", "--ca-file", state["caFile"], "--password-stdin"], cwd=work, stdin="bench-pw", env=env)
+        sync = [outreach, "sync", "--since", "2000-01-01"]
+        baseline = [sys.executable, "-c", PYTHON_IMAP, str(state["imapsPort"]), state["caFile"], "bench@example.test", "bench-pw"]
+        run_measured(baseline, cwd=work)  # lets Dovecot build its index first, so neither side pays for it
+        first_small, _ = run_measured(sync, cwd=work, env=env)
+        incremental_small, _ = run_measured(sync, cwd=work, env=env)
+
+        fill_maildir(maildir, size - small, start=small)
+        subprocess.run(["chown", "-R", "mail:mail", os.path.join(mail, "mail")], check=True)
+        run_measured(baseline, cwd=work)
+        _, out = run_measured(baseline, cwd=work)
+        count, theirs = out.split()
+        rest, _ = run_measured(sync, cwd=work, env=env)
+        incremental_large, _ = run_measured(sync, cwd=work, env=env)
+        # A first sync of the whole mailbox, in a fresh database.
+        fresh = dict(env)
+        fresh["OUTREACH_DB"] = os.path.join(work, "fresh.db")
+        shutil.copy(os.path.join(work, "outreach.db.key"), os.path.join(work, "fresh.db.key"))
+        run_measured([outreach, "init"], cwd=work, env=fresh)
+        run_measured([outreach, "account", "add", "bench@example.test", "--smtp", "smtps://127.0.0.1:1", "--imap",
+                      f"imaps://127.0.0.1:{state['imapsPort']}", "--ca-file", state["caFile"], "--password-stdin"], cwd=work, stdin="bench-pw", env=fresh)
+        ours, _ = run_measured(sync, cwd=work, env=fresh)
+        theirs = float(theirs)
+        print(f"First sync of a {size:,}-message INBOX (header fields of every message), Dovecot on loopback over TLS:")
+        print(f"  outreach sync (into the thread index)  {ours:7.2f} s  {size / ours:>9,.0f} msgs/s")
+        print(f"  Python imaplib + email (parse only)    {theirs:7.2f} s  {int(count) / theirs:>9,.0f} msgs/s")
+        print(f"  ratio                                  {theirs / ours:7.2f}x faster")
+        print("Incremental sync with nothing new (one EXAMINE per folder, nothing fetched):")
+        print(f"  {small:>9,} messages                      {incremental_small * 1000:7.0f} ms  (whole command, process start included)")
+        print(f"  {size:>9,} messages                      {incremental_large * 1000:7.0f} ms")
+    finally:
+        if os.environ.get("BENCH_KEEP"):
+            print(f"(kept {work}; stop its servers with: {servers} stop {mail})")
+        else:
+            subprocess.run(["/usr/bin/python3", servers, "stop", mail], capture_output=True)
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["import", "send", "all"])
+    parser.add_argument("what", choices=["import", "send", "sync", "all"])
+    parser.add_argument("--mailbox", type=int, default=100_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=5_000)
     parser.add_argument("--outreach", default=os.path.join(ROOT, ".build/release/outreach"))
@@ -269,6 +362,8 @@ def main():
         bench_import(outreach, args.rows)
     if args.what in ("send", "all"):
         bench_send(outreach, args.messages)
+    if args.what in ("sync", "all"):
+        bench_sync(outreach, args.mailbox)
 
 
 if __name__ == "__main__":

@@ -74,12 +74,17 @@ public struct AccountSync: Sendable {
         do {
             try await imap.connect()
             try await imap.login(username: account.username, password: password)
-            let mailboxes = try await imap.listMailboxes()
-            var folders = ["INBOX"]
-            for use in Self.folderUses {
-                if let box = mailboxes.mailbox(for: use), !folders.contains(box.name) { folders.append(box.name) }
-            }
+            // INBOX first, before LIST: Dovecot (maildir) re-scans a large INBOX when it is opened after a LIST in
+            // the same session — half a second at 20,000 messages, on every incremental sync.
             var report = Report()
+            report.folders.append(
+                try await sync(folder: "INBOX", imap: imap, account: account, accountID: accountID, bound: firstSyncBound, progress: progress)
+            )
+            let mailboxes = try await imap.listMailboxes()
+            var folders: [String] = []
+            for use in Self.folderUses {
+                if let box = mailboxes.mailbox(for: use), box.name != "INBOX", !folders.contains(box.name) { folders.append(box.name) }
+            }
             for folder in folders {
                 report.folders.append(
                     try await sync(folder: folder, imap: imap, account: account, accountID: accountID, bound: firstSyncBound, progress: progress)

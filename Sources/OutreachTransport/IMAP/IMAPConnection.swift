@@ -123,7 +123,7 @@ public actor IMAPConnection {
         }
     }
 
-    /// Opens a folder read-only (EXAMINE): sync never changes flags.
+    /// Opens a folder read-only (EXAMINE): sync never changes flags. Asks for HIGHESTMODSEQ where CONDSTORE exists.
     public func examine(_ mailbox: String) throws(TransportError) -> IMAPMailboxStatus {
         let s = try connected()
         var modseq: UInt64 = 0
