@@ -22,7 +22,7 @@ public struct CampaignExporter: Sendable {
         for delivery in deliveries { byProspect[delivery.prospectID, default: [:]][delivery.round] = delivery }
         let metadata = rounds.flatMap { round in RoundMetadataColumn.Field.allCases.map { RoundMetadataColumn(round: round, field: $0) } }
         write(writer.line(campaign.columns.map(\.header) + metadata.map(\.key.rawValue)))
-        try await forEachProspect(campaignID) { prospect in
+        try await campaigns.forEachProspect(campaignID: campaignID, pageSize: 5_000) { prospect in
             let ledgerRows = prospect.id.flatMap { byProspect[$0] } ?? [:]
             let values = campaign.columns.map { prospect.fields[$0.key] ?? "" } + metadata.map { column in
                 guard let delivery = ledgerRows[column.round] else { return "" }
@@ -39,7 +39,7 @@ public struct CampaignExporter: Sendable {
         var byProspect: [Int64: [Delivery]] = [:]
         for delivery in deliveries { byProspect[delivery.prospectID, default: []].append(delivery) }
         write(writer.line(MasterFileLayout.roundLogHeader))
-        try await forEachProspect(campaignID) { prospect in
+        try await campaigns.forEachProspect(campaignID: campaignID, pageSize: 5_000) { prospect in
             for delivery in (prospect.id.flatMap { byProspect[$0] } ?? []).sorted(by: { $0.round < $1.round }) {
                 write(writer.line([
                     campaign.name, String(delivery.round), String(prospect.row), prospect.email.description, delivery.state.rawValue,
@@ -47,16 +47,6 @@ public struct CampaignExporter: Sendable {
                     delivery.replyCode.map(String.init) ?? "", delivery.replyText ?? "",
                 ]))
             }
-        }
-    }
-
-    private func forEachProspect(_ campaignID: Int64, _ body: (Prospect) -> Void) async throws {
-        var afterRow = 0
-        while true {
-            let page = try await campaigns.prospects(campaignID: campaignID, afterRow: afterRow, limit: 5_000)
-            guard let last = page.last else { return }
-            afterRow = last.row
-            page.forEach(body)
         }
     }
 

@@ -39,3 +39,16 @@ public protocol DeliveryLedger: Sendable {
     /// When the account first sent a message in any campaign; nil before its first send.
     func firstSend(accountID: Int64) async throws -> Date?
 }
+
+extension CampaignStore {
+    /// Every prospect of a campaign in file order, fetched a page at a time so large campaigns stay small in memory.
+    public func forEachProspect(campaignID: Int64, pageSize: Int = 1_000, _ body: (Prospect) async throws -> Void) async throws {
+        var afterRow = 0
+        while true {
+            let page = try await prospects(campaignID: campaignID, afterRow: afterRow, limit: pageSize)
+            guard let last = page.last else { return }
+            afterRow = last.row
+            for prospect in page { try await body(prospect) }
+        }
+    }
+}

@@ -96,15 +96,9 @@ extension CampaignCommand {
             print("Columns: " + campaign.columns.map { $0.header == $0.key.rawValue ? $0.header : "\($0.header) → {\($0.key)}" }.joined(separator: ", "))
             var variants: [String: Int] = [:]
             var selected = 0
-            var afterRow = 0
-            while true {
-                let page = try await database.campaigns.prospects(campaignID: campaign.id!, afterRow: afterRow, limit: 5000)
-                guard let last = page.last else { break }
-                afterRow = last.row
-                for prospect in page {
-                    variants[prospect.variant ?? "(none)", default: 0] += 1
-                    if prospect.selected { selected += 1 }
-                }
+            try await database.campaigns.forEachProspect(campaignID: campaign.id!, pageSize: 5_000) { prospect in
+                variants[prospect.variant ?? "(none)", default: 0] += 1
+                if prospect.selected { selected += 1 }
             }
             print("Selected: \(selected)")
             print("Variants: " + variants.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))

@@ -52,16 +52,10 @@ extension Outreach {
             if !options.noSync { try await Outreach.syncBeforePlanning(campaign, database: database, registry: registry, context: context) }
             let planner = try await FollowUpRound(campaign: campaign, round: options.round, force: options.force, index: database.threads, ledger: database.deliveries)
             var rows: [Row] = []
-            var afterRow = 0
-            while true {
-                let page = try await database.campaigns.prospects(campaignID: campaign.id!, afterRow: afterRow, limit: 1000)
-                guard let last = page.last else { break }
-                afterRow = last.row
-                for prospect in page {
-                    if let variant = options.variant, prospect.variant?.caseInsensitiveCompare(variant) != .orderedSame { continue }
-                    let decision = try await planner.decide(prospect).decision
-                    rows.append(Row(row: prospect.row, email: prospect.email.description, decision: decision.verdict.rawValue, reason: decision.reason))
-                }
+            try await database.campaigns.forEachProspect(campaignID: campaign.id!) { prospect in
+                if let variant = options.variant, prospect.variant?.caseInsensitiveCompare(variant) != .orderedSame { return }
+                let decision = try await planner.decide(prospect).decision
+                rows.append(Row(row: prospect.row, email: prospect.email.description, decision: decision.verdict.rawValue, reason: decision.reason))
             }
             let sends = rows.filter { $0.decision == "send" }.count
             if json {

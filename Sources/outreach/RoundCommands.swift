@@ -118,17 +118,11 @@ extension Outreach {
                 for issue in issues { print("\(template): \(issue)") }
                 var held: [(Int, String, [ColumnKey])] = []
                 var heldCount = 0
-                var afterRow = 0
-                while true {
-                    let page = try await database.campaigns.prospects(campaignID: found.id!, afterRow: afterRow, limit: 1000)
-                    guard let last = page.last else { break }
-                    afterRow = last.row
-                    for prospect in page {
-                        let missing = compiled.missingKeys(values: prospect.fields)
-                        if !missing.isEmpty {
-                            heldCount += 1
-                            if held.count < 200 { held.append((prospect.row, prospect.email.description, missing)) }
-                        }
+                try await database.campaigns.forEachProspect(campaignID: found.id!) { prospect in
+                    let missing = compiled.missingKeys(values: prospect.fields)
+                    if !missing.isEmpty {
+                        heldCount += 1
+                        if held.count < 200 { held.append((prospect.row, prospect.email.description, missing)) }
                     }
                 }
                 for (row, email, missing) in held {

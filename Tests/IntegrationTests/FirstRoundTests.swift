@@ -64,12 +64,7 @@ struct FirstRoundTests {
         try Data(Self.messyCSV()).write(to: URL(fileURLWithPath: csv))
         try Self.template.write(toFile: template, atomically: true, encoding: .utf8)
 
-        try #require(cli.run(["init"]).status == 0)
-        try #require(cli.run(
-            ["account", "add", sender.email, "--smtp", servers.smtpURL, "--imap", servers.imapsURL, "--ca-file", servers.caFile, "--name", "Sam Sender",
-             "--password-stdin"], stdin: sender.password
-        ).status == 0)
-        try #require(cli.run(["account", "set", sender.email, "--delay", "0", "--jitter", "0"]).status == 0)
+        try cli.initialize(sender: sender, servers: servers, name: "Sam Sender")
 
         let imported = try cli.run(["campaign", "import", "Q4 Leads", csv, "--account", sender.email])
         #expect(imported.status == 0, "\(imported.output)")

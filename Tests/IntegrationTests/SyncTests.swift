@@ -14,12 +14,7 @@ struct SyncTests {
         defer { servers.stop() }
         let cli = try OutreachSandbox()
         defer { cli.remove() }
-        try #require(cli.run(["init"]).status == 0)
-        try #require(cli.run(
-            ["account", "add", sender.email, "--smtp", servers.smtpURL, "--imap", servers.imapsURL, "--ca-file", servers.caFile, "--password-stdin"],
-            stdin: sender.password
-        ).status == 0)
-        try #require(cli.run(["account", "set", sender.email, "--delay", "0", "--jitter", "0"]).status == 0)
+        try cli.initialize(sender: sender, servers: servers)
         let csv = "email,first\n" + prospects.map { "\($0.email),P" }.joined(separator: "\n") + "\n"
         try csv.write(toFile: cli.directory + "/l.csv", atomically: true, encoding: .utf8)
         try "Subject: Hello {first}\n\nHi {first}.\n".write(toFile: cli.directory + "/t.md", atomically: true, encoding: .utf8)
