@@ -17,8 +17,10 @@ public struct SQLiteThreadIndex: ThreadIndex {
 
     /// - Returns: false when the message was already indexed.
     private static func ingest(_ message: IndexedMessage, accountID: Int64, db: Database) throws -> Bool {
+        // Cached statements: a first sync ingests tens of thousands of messages, several statements each.
         let existing = try Row.fetchOne(
-            db, sql: "SELECT id, threadID, ghost FROM message WHERE accountID = ? AND messageID = ?", arguments: [accountID, message.messageID]
+            try db.cachedStatement(sql: "SELECT id, threadID, ghost FROM message WHERE accountID = ? AND messageID = ?"),
+            arguments: [accountID, message.messageID]
         )
         if let existing, !(existing["ghost"] as Bool) { return false }
         let now = Date()
@@ -32,34 +34,32 @@ public struct SQLiteThreadIndex: ThreadIndex {
         if let existing {
             rowID = existing["id"]
             threadID = existing["threadID"]
-            try db.execute(
-                sql: """
-                    UPDATE message SET ghost = 0, direction = ?, fromAddress = ?, toAddresses = ?, subject = ?, date = ?, folder = ?,
-                    classification = ?, failedRecipient = ?, originalMessageID = ?, indexedAt = ? WHERE id = ?
-                    """, arguments: StatementArguments(values + [rowID])
-            )
+            try db.cachedStatement(sql: """
+                UPDATE message SET ghost = 0, direction = ?, fromAddress = ?, toAddresses = ?, subject = ?, date = ?, folder = ?,
+                classification = ?, failedRecipient = ?, originalMessageID = ?, indexedAt = ? WHERE id = ?
+                """).execute(arguments: StatementArguments(values + [rowID]))
         } else {
-            try db.execute(
-                sql: """
-                    INSERT INTO message (accountID, messageID, threadID, ghost, direction, fromAddress, toAddresses, subject, date, folder,
-                    classification, failedRecipient, originalMessageID, indexedAt) VALUES (?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: StatementArguments([accountID, message.messageID] + values)
-            )
+            try db.cachedStatement(sql: """
+                INSERT INTO message (accountID, messageID, threadID, ghost, direction, fromAddress, toAddresses, subject, date, folder,
+                classification, failedRecipient, originalMessageID, indexedAt) VALUES (?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: StatementArguments([accountID, message.messageID] + values))
             rowID = db.lastInsertedRowID
             threadID = rowID
-            try db.execute(sql: "UPDATE message SET threadID = ? WHERE id = ?", arguments: [rowID, rowID])
+            try db.cachedStatement(sql: "UPDATE message SET threadID = ? WHERE id = ?").execute(arguments: [rowID, rowID])
         }
 
         // Every linked id joins this thread: unseen ids as ghosts, known ones by merging their threads into the oldest.
         var threads: Set<Int64> = [threadID]
         for (position, id) in message.linkedIDs.enumerated() {
-            try db.execute(sql: "INSERT OR IGNORE INTO message_ref (messageRowID, position, refMessageID) VALUES (?, ?, ?)", arguments: [rowID, position, id])
-            if let linked = try Int64.fetchOne(db, sql: "SELECT threadID FROM message WHERE accountID = ? AND messageID = ?", arguments: [accountID, id]) {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO message_ref (messageRowID, position, refMessageID) VALUES (?, ?, ?)")
+                .execute(arguments: [rowID, position, id])
+            if let linked = try Int64.fetchOne(
+                try db.cachedStatement(sql: "SELECT threadID FROM message WHERE accountID = ? AND messageID = ?"), arguments: [accountID, id]
+            ) {
                 threads.insert(linked)
             } else {
-                try db.execute(
-                    sql: "INSERT INTO message (accountID, messageID, threadID, ghost) VALUES (?, ?, ?, 1)", arguments: [accountID, id, threadID]
-                )
+                try db.cachedStatement(sql: "INSERT INTO message (accountID, messageID, threadID, ghost) VALUES (?, ?, ?, 1)")
+                    .execute(arguments: [accountID, id, threadID])
             }
         }
         if threads.count > 1, let target = threads.min() {
@@ -68,7 +68,6 @@ public struct SQLiteThreadIndex: ThreadIndex {
                 sql: "UPDATE message SET threadID = ? WHERE accountID = ? AND threadID IN (\(others.map { _ in "?" }.joined(separator: ",")))",
                 arguments: StatementArguments([target.databaseValue, accountID.databaseValue] + others)
             )
-            threadID = target
         }
         return true
     }
