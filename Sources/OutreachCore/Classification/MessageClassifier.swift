@@ -1,0 +1,217 @@
+/// Decides whether a message was written by a person, by an autoresponder, by a mail system reporting a failed
+/// delivery, or by a provider reporting a spam complaint. Pure: it reads ``MessageFacts`` and nothing else.
+///
+/// The order of the questions is the order of the evidence's reliability:
+/// 1. A feedback report (ARF, JMRP, SES complaint) is a complaint.
+/// 2. A delivery report with per-recipient fields decides by its `Action` and `Status`: any recipient that failed
+///    or is delayed makes a bounce; a report that only says "delivered" is an automatic message, not a bounce.
+/// 3. Without per-recipient fields, a bounce needs either one conclusive mark (`X-Failed-Recipients`,
+///    `report-type=delivery-status`, Exchange's `X-MS-Exchange-Message-Is-Ndr`) or two circumstantial ones that
+///    agree: a mail-system sender (MAILER-DAEMON, postmaster) with a bounce subject, bounce wording or an SMTP
+///    failure code in the text; a no-reply or list-manager sender with a bounce subject or wording; or, from
+///    anyone, a bounce subject together with bounce wording. A message that calls itself an RFC 3834
+///    auto-reply (`Auto-Submitted: auto-replied`) and backs its failure talk with no status code at all is taken at
+///    its word: wrongly suppressing a prospect loses a lead silently, while a missed soft failure only costs one
+///    more follow-up.
+/// 4. Auto-reply marks in the header (`Auto-Submitted`, `X-Autoreply`, `X-Autorespond`, `Precedence`, vendor
+///    fields) or an auto-reply subject prefix.
+/// 5. A mail-system or no-reply sender with none of the above: automatic.
+/// 6. Everything else is human.
+///
+/// Hard or soft: a DSN recipient's `Status` decides (5.x.x hard, 4.x.x soft, and X.2.2 "mailbox full" soft even as
+/// 5.2.2, because the mailbox exists); without a usable status its `Action` does (`failed` hard, `delayed` soft).
+/// Bounces without DSN fields are read from their text: enhanced codes first (as above), then full-mailbox or
+/// quota wording (soft), then basic SMTP replies (5xx hard, 4xx soft), then delay wording (soft); a returned
+/// message with none of these is hard, because MTAs return a message only once they have given up on it.
+public enum MessageClassifier {
+    public static func classify(_ facts: MessageFacts) -> MessageClassification {
+        if let complaint = complaint(in: facts) { return complaint }
+        if let report = facts.body?.deliveryStatus, !report.recipients.isEmpty {
+            return classify(report: report, facts: facts)
+        }
+        let notice = facts.body.map { NoticeText($0.noticeText) }
+        let sender = BounceSignals.senderKind(of: facts)
+        switch bounceEvidence(facts, sender: sender, notice: notice) {
+        case .conclusive:
+            return .bounce(textBounce(facts, notice: notice))
+        case .circumstantial:
+            if let notice, !notice.hasFailureCode, let value = facts.autoSubmitted?.lowercased(), value.hasPrefix("auto-replied") {
+                return .autoReply(reason: "Auto-Submitted: auto-replied, and no delivery report or status code backs a failure")
+            }
+            return .bounce(textBounce(facts, notice: notice))
+        case nil:
+            break
+        }
+        if facts.reportType == "disposition-notification" { return .autoReply(reason: "read receipt (disposition notification)") }
+        if let reason = AutoReplySignals.reason(for: facts) { return .autoReply(reason: reason) }
+        // A missing From says nothing about who wrote the message (it may just be one libetpan could not read);
+        // an empty one (`From: <>`) is the mail system's.
+        switch sender {
+        case .mailSystem where !facts.from.isEmpty: return .autoReply(reason: "sent by the mail system (\(senderLabel(facts)))")
+        case .automated: return .autoReply(reason: "sent from an automated address (\(senderLabel(facts)))")
+        case .mailSystem, .person: return .human
+        }
+    }
+
+    /// For a classification made from the header alone: whether the whole message should be fetched, because
+    /// the body would tell more (a bounce's recipients, status and original Message-ID, a complaint's recipient)
+    /// or could change the answer (a report, a MAILER-DAEMON or postmaster sender, a bounce or complaint subject).
+    /// No-reply senders with an ordinary subject are not fetched: inboxes hold many of them, and whatever they
+    /// are, they are not a person's reply.
+    public static func needsFullMessage(_ headerFacts: MessageFacts) -> Bool {
+        guard headerFacts.body == nil else { return false }
+        switch classify(headerFacts) {
+        case .bounce, .complaint: return true
+        case .autoReply, .human: break
+        }
+        return headerFacts.contentType == "multipart/report" || BounceSignals.senderKind(of: headerFacts) == .mailSystem
+            || BounceSignals.isBounceSubject(headerFacts.subject) || BounceSignals.isComplaintSubject(headerFacts.subject)
+    }
+
+    // MARK: - Complaints
+
+    private static func complaint(in facts: MessageFacts) -> MessageClassification? {
+        if let feedback = facts.body?.feedbackReport {
+            let body = facts.body!
+            let recipient = feedback.recipients.first.map(normalized)
+                ?? (body.originalRecipients.count == 1 ? body.originalRecipients.first.map(normalized) : nil)
+            return .complaint(recipient: recipient, originalMessageID: body.originalMessageID)
+        }
+        if facts.body == nil, facts.reportType == "feedback-report" {
+            return .complaint(recipient: nil, originalMessageID: nil)
+        }
+        return nil
+    }
+
+    // MARK: - Delivery status reports
+
+    private static func classify(report: DeliveryStatusReport, facts: MessageFacts) -> MessageClassification {
+        let failing = report.recipients.compactMap { recipient -> (DeliveryStatusReport.Recipient, BounceDetails.Severity)? in
+            severity(of: recipient).map { (recipient, $0) }
+        }
+        guard !failing.isEmpty else {
+            return .autoReply(reason: "delivery status notification: delivered")
+        }
+        let body = facts.body ?? BodyFacts()
+        var recipients = unique(failing.compactMap { $0.0.address })
+        if recipients.isEmpty { recipients = fallbackRecipients(facts) }
+        let status = failing.lazy.compactMap { $0.0.statusCode.flatMap { $0.statusClass == 2 ? nil : $0 } }.first
+            ?? failing.lazy.compactMap { $0.0.diagnosticCode.flatMap { DeliveryStatusCode.codes(in: $0).first } }.first
+        let diagnostic = failing.lazy.compactMap(\.0.diagnosticCode).first ?? NoticeText(body.noticeText).diagnosticLine
+        return .bounce(BounceDetails(
+            severity: failing.contains { $0.1 == .hard } ? .hard : .soft, failedRecipients: recipients,
+            status: status?.description, diagnostic: diagnostic.map(oneLine), originalMessageID: body.originalMessageID,
+            evidence: .deliveryStatus
+        ))
+    }
+
+    /// nil for a recipient the report says was delivered; otherwise how badly it failed.
+    static func severity(of recipient: DeliveryStatusReport.Recipient) -> BounceDetails.Severity? {
+        let action = recipient.action?.trimmingASCIIWhitespace().lowercased()
+        if let action, ["delivered", "relayed", "expanded"].contains(action) { return nil }
+        if let code = recipient.statusCode {
+            if let severity = code.severity { return severity }
+            if action == nil { return nil }  // "Status: 2.0.0" without an Action: delivered
+        }
+        if action == "delayed" { return .soft }
+        if let diagnostic = recipient.diagnosticCode {
+            if let code = DeliveryStatusCode.codes(in: diagnostic).first(where: { $0.statusClass != 2 }), let severity = code.severity {
+                return severity
+            }
+            if let reply = NoticeText.replyCodes(in: diagnostic).first { return reply >= 500 ? .hard : .soft }
+        }
+        return .hard
+    }
+
+    // MARK: - Bounces without DSN fields
+
+    private enum Evidence { case conclusive, circumstantial }
+
+    private static func bounceEvidence(_ facts: MessageFacts, sender: BounceSignals.SenderKind, notice: NoticeText?) -> Evidence? {
+        if !facts.xFailedRecipients.isEmpty || facts.automationFields["x-ms-exchange-message-is-ndr"] != nil
+            || facts.reportType == "delivery-status" || facts.body?.deliveryStatus != nil
+        {
+            return .conclusive
+        }
+        let subject = BounceSignals.isBounceSubject(facts.subject)
+        let wording = notice?.contains(anyOf: BounceSignals.noticePhrases) ?? false
+        let report = facts.contentType == "multipart/report"
+            && !["feedback-report", "disposition-notification"].contains(facts.reportType ?? "")
+        switch sender {
+        case .mailSystem:
+            if subject || wording || report || (notice?.hasFailureCode ?? false) { return .circumstantial }
+        case .automated:
+            if subject || wording || report { return .circumstantial }
+        case .person:
+            if subject && wording { return .circumstantial }
+        }
+        return nil
+    }
+
+    private static func textBounce(_ facts: MessageFacts, notice: NoticeText?) -> BounceDetails {
+        guard let notice, let body = facts.body else {
+            return BounceDetails(
+                severity: subjectSaysDelay(facts.subject) ? .soft : .hard, failedRecipients: unique(facts.xFailedRecipients),
+                evidence: .headersOnly
+            )
+        }
+        var recipients = unique(facts.xFailedRecipients)
+        if recipients.isEmpty { recipients = fallbackRecipients(facts) }
+        return BounceDetails(
+            severity: severity(of: notice, subject: facts.subject), failedRecipients: recipients,
+            status: notice.failureCodes.first?.description, diagnostic: notice.diagnosticLine,
+            originalMessageID: body.originalMessageID, evidence: .noticeText
+        )
+    }
+
+    static func severity(of notice: NoticeText, subject: String?) -> BounceDetails.Severity {
+        if !notice.failureCodes.isEmpty {
+            return notice.failureCodes.contains { $0.severity == .hard } ? .hard : .soft
+        }
+        if notice.contains(anyOf: BounceSignals.fullMailboxPhrases) { return .soft }
+        if !notice.replyCodes.isEmpty { return notice.replyCodes.contains { $0 >= 500 } ? .hard : .soft }
+        if notice.contains(anyOf: BounceSignals.delayPhrases) || subjectSaysDelay(subject) { return .soft }
+        return .hard
+    }
+
+    private static func subjectSaysDelay(_ subject: String?) -> Bool {
+        guard let lower = subject?.lowercased() else { return false }
+        return lower.containsAnyPhrase(["delay", "warning", "retrying"])
+    }
+
+    /// The text's own list, else the one recipient of the returned original (with several, the text would have to
+    /// say which failed; guessing would suppress the wrong prospects).
+    private static func fallbackRecipients(_ facts: MessageFacts) -> [String] {
+        let fromHeader = unique(facts.xFailedRecipients)
+        if !fromHeader.isEmpty { return fromHeader }
+        guard let body = facts.body else { return [] }
+        let fromText = unique(body.textFailedRecipients)
+        if !fromText.isEmpty { return fromText }
+        let original = unique(body.originalRecipients)
+        return original.count == 1 ? original : []
+    }
+
+    // MARK: - Helpers
+
+    static func normalized(_ address: String) -> String {
+        var text = address.trimmingASCIIWhitespace()
+        if text.hasPrefix("<") && text.hasSuffix(">") && text.count >= 2 { text = String(text.dropFirst().dropLast()) }
+        return text.trimmingASCIIWhitespace().lowercased()
+    }
+
+    private static func unique(_ addresses: [String]) -> [String] {
+        var seen = Set<String>()
+        return addresses.map(normalized).filter { !$0.isEmpty && seen.insert($0).inserted }
+    }
+
+    private static func oneLine(_ text: String) -> String {
+        let joined = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+            .map { $0.trimmingASCIIWhitespace() }.joined(separator: " ")
+        return joined.count > 300 ? String(joined.prefix(300)) + "…" : joined
+    }
+
+    private static func senderLabel(_ facts: MessageFacts) -> String {
+        guard let first = facts.from.first else { return "no From address" }
+        return first.address.isEmpty ? (first.displayName ?? "empty From address") : first.address
+    }
+}
