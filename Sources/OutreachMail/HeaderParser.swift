@@ -100,6 +100,13 @@ public enum HeaderParser {
         }
     }
 
+    /// Built once: making a Calendar per message was most of the cost of parsing a header block.
+    private static let utcCalendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
+        return calendar
+    }()
+
     /// `dt_zone` is the offset written as a decimal number: +0130 arrives as 130.
     private static func date(_ dt: mailimf_date_time) -> Date? {
         var components = DateComponents()
@@ -112,8 +119,6 @@ public enum HeaderParser {
         let zone = Int(dt.dt_zone)
         let minutes = (zone >= 0 ? 1 : -1) * ((abs(zone) / 100) * 60 + abs(zone) % 100)
         components.timeZone = TimeZone(secondsFromGMT: minutes * 60)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
-        return calendar.date(from: components)
+        return utcCalendar.date(from: components)
     }
 }

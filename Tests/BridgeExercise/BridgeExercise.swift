@@ -55,7 +55,44 @@ enum BridgeExercise {
         finished.wait()
     }
 
+    /// A delivery report with a Latin-1 quoted-printable part: the report parser's libetpan paths (charset
+    /// conversion, address lists) run under valgrind too.
+    static let deliveryReport = """
+        From: Mail Delivery System <MAILER-DAEMON@mx.example.test>\r
+        To: alice@example.test\r
+        Subject: Undelivered Mail Returned to Sender\r
+        MIME-Version: 1.0\r
+        Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r
+        \r
+        --b\r
+        Content-Type: text/plain; charset=iso-8859-1\r
+        Content-Transfer-Encoding: quoted-printable\r
+        \r
+        Zustellung f=FCr <bob@example.test> gescheitert.\r
+        --b\r
+        Content-Type: message/delivery-status\r
+        \r
+        Reporting-MTA: dns; mx.example.test\r
+        \r
+        Final-Recipient: rfc822; bob@example.test\r
+        Action: failed\r
+        Status: 5.1.1\r
+        \r
+        --b\r
+        Content-Type: text/rfc822-headers\r
+        \r
+        Message-ID: <original@example.test>\r
+        From: Alice <alice@example.test>, "Second, Sender" <second@example.test>\r
+        \r
+        --b--\r
+
+        """
+
     static func exercise(state: State, logger: Logger) async throws {
+        guard case .bounce(let details) = MessageClassifier.classify(MessageReportParser.facts(message: Array(deliveryReport.utf8))),
+            details.originalMessageID == "original@example.test", details.failedRecipients == ["bob@example.test"]
+        else { fail("the delivery report was not read as a hard bounce for bob@example.test") }
+
         let trusted = TLSTrust(caFile: state.caFile)
         let untrusted = TLSTrust(caFile: state.otherCAFile)
         let alice = state.users[0]

@@ -12,11 +12,14 @@ import OutreachTransport
 /// and nothing is marked read. The position in each folder is saved after every batch, so a dropped connection
 /// resumes where it stopped; a changed UIDVALIDITY re-reads that folder (messages already indexed stay as they are).
 public struct AccountSync: Sendable {
-    /// The header fields threading and classification read.
-    public static let headerFields = [
-        "Message-ID", "In-Reply-To", "References", "From", "To", "Cc", "Subject", "Date", "Auto-Submitted", "Precedence", "X-Autoreply",
-        "X-Autorespond", "Content-Type", "X-Failed-Recipients", "Return-Path",
-    ]
+    /// The header fields threading reads, plus those the classifier reads.
+    public static let headerFields: [String] = {
+        var fields = ["Message-ID", "In-Reply-To", "References", "From", "To", "Cc", "Subject", "Date"]
+        for name in MessageFacts.headerFieldNames where !fields.contains(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) {
+            fields.append(name)
+        }
+        return fields
+    }()
     public static let folderUses: [IMAPMailbox.SpecialUse] = [.sent, .junk, .archive]
 
     public struct FolderReport: Sendable {
@@ -138,7 +141,15 @@ public struct AccountSync: Sendable {
         while top == nil || start <= top! {
             let end = top.map { min(start &+ batchSize - 1, $0) }
             let batch = try await imap.fetchHeaderFields(Self.headerFields, uids: end.map { start...$0 }, from: start)
-            let messages = batch.map { indexed($0, folder: folder, account: account) }
+            // Classified from the header fields; the few that look like delivery or feedback reports are fetched
+            // whole, because only the body names the failed recipient and our original Message-ID.
+            var facts = batch.map { MessageReportParser.facts(header: $0.headerBytes) }
+            let reports = batch.indices.filter { MessageClassifier.needsFullMessage(facts[$0]) }
+            if !reports.isEmpty {
+                let full = try await imap.fetchMessages(uids: reports.map { batch[$0].uid })
+                for index in reports { if let bytes = full[batch[index].uid] { facts[index] = MessageReportParser.facts(message: bytes) } }
+            }
+            let messages = batch.indices.map { indexed(batch[$0], classification: MessageClassifier.classify(facts[$0]), folder: folder, account: account) }
             added += try await index.ingest(messages, accountID: accountID)
             fetched += batch.count
             state.lastUID = max(end ?? 0, batch.map(\.uid).max() ?? 0, state.lastUID)
@@ -153,16 +164,30 @@ public struct AccountSync: Sendable {
         return FolderReport(folder: folder, newMessages: added, fetched: fetched, uidValidityChanged: validityChanged)
     }
 
-    func indexed(_ fetched: IMAPFetchedHeaders, folder: String, account: Account) -> IndexedMessage {
+    func indexed(_ fetched: IMAPFetchedHeaders, classification: MessageClassification, folder: String, account: Account) -> IndexedMessage {
         let headers = HeaderParser.parse(fetched.headerBytes)
         let from = headers.from.first?.address
         let id = headers.messageID ?? IndexedMessage.synthesizedID(
             from: [folder, from?.normalized ?? "", headers.subject ?? "", headers.date.map { "\($0.timeIntervalSince1970)" } ?? "\(fetched.uid)"]
         )
-        return IndexedMessage(
+        var message = IndexedMessage(
             messageID: id, inReplyTo: headers.inReplyTo, references: headers.references, from: from, to: (headers.to + headers.cc).map(\.address),
-            subject: headers.subject, date: headers.date, direction: from?.normalized == account.email.normalized ? .ours : .theirs, folder: folder,
-            classification: "unclassified"
+            subject: headers.subject, date: headers.date, direction: from?.normalized == account.email.normalized ? .ours : .theirs, folder: folder
         )
+        switch classification {
+        case .human:
+            message.classification = "human"
+        case .autoReply:
+            message.classification = "auto_reply"
+        case .bounce(let details):
+            message.classification = details.severity == .hard ? "bounce_hard" : "bounce_soft"
+            message.failedRecipient = details.failedRecipients.first
+            message.originalMessageID = details.originalMessageID
+        case .complaint(let recipient, let original):
+            message.classification = "complaint"
+            message.failedRecipient = recipient
+            message.originalMessageID = original
+        }
+        return message
     }
 }
