@@ -20,11 +20,16 @@ extension Outreach {
     }
 
     /// Brings the campaign account's index up to date, so decisions are at most minutes stale.
-    static func syncBeforePlanning(_ campaign: Campaign, database: SQLiteDatabase, registry: AccountRegistry, context: CommandContext) async throws {
-        guard let account = try await registry.account(id: campaign.accountID) else { return }
+    /// - Returns: a refresher that keeps it so during a long round.
+    @discardableResult
+    static func syncBeforePlanning(
+        _ campaign: Campaign, database: SQLiteDatabase, registry: AccountRegistry, context: CommandContext
+    ) async throws -> SyncRefresher? {
+        guard let account = try await registry.account(id: campaign.accountID) else { return nil }
         let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: context.logger)
         let report = try await sync.run(account: account)
         FileHandle.standardError.write(Data("Synced \(account.email): \(report.newMessages) new messages.\n".utf8))
+        return SyncRefresher(sync: sync, account: account)
     }
 
     struct Plan: AsyncParsableCommand {
@@ -101,14 +106,18 @@ extension Outreach {
             if issues.contains(where: { $0.severity == .error }) {
                 throw ValidationError("\(template) has errors (listed above); fix them first — nothing was sent")
             }
-            if !options.noSync { try await Outreach.syncBeforePlanning(campaign, database: database, registry: registry, context: context) }
+            let refresher = options.noSync ? nil : try await Outreach.syncBeforePlanning(campaign, database: database, registry: registry, context: context)
             let planner = try await FollowUpRound(campaign: campaign, round: options.round, force: options.force, index: database.threads, ledger: database.deliveries)
             let render = TemplateFile.renderer(compiled, round: options.round)
             let mode = mode
             let runner = RoundRunner(campaigns: database.campaigns, ledger: database.deliveries, registry: registry, logger: context.logger)
             let summary = try await runner.run(
                 campaign: campaign, round: options.round, options: .init(variant: options.variant, dryRun: dryRun),
-                plan: { prospect in try await planner.plan(prospect, mode: mode, render: render) }, report: { event in print(event.description) }
+                plan: { prospect in
+                    // A long, paced round re-syncs every few minutes: a reply that arrives mid-round still stops the next message.
+                    try await refresher?.refreshIfDue()
+                    return try await planner.plan(prospect, mode: mode, render: render)
+                }, report: { event in print(event.description) }
             )
             print("\(dryRun ? "Dry run" : "Round \(options.round)") of \(campaign.name): \(summary.line).")
             if let reason = summary.stoppedBecause {

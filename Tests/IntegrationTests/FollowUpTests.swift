@@ -100,6 +100,21 @@ struct FollowUpTests {
         #expect(line(7).contains("skip: replied"), "\(line(7))")
         #expect(line(8).contains("send: no reply"), "\(line(8))")
 
+        // The sender throws p1's reply away after the sync saw it: it still counts (round 2 syncs again first).
+        let inbox = URL(fileURLWithPath: "\(servers.state.dir)/mail/\(sender.email)/Maildir")
+        var deleted = 0
+        for folder in ["cur", "new"] {
+            let directory = inbox.appendingPathComponent(folder)
+            for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
+                let path = directory.appendingPathComponent(file).path
+                if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("Message-ID: <r1@x.test>") {
+                    try FileManager.default.removeItem(atPath: path)
+                    deleted += 1
+                }
+            }
+        }
+        #expect(deleted == 1)
+
         let round2 = try cli.run(["followup", "T", "--round", "2", "--template", cli.directory + "/next.md"])
         #expect(round2.status == 0, "\(round2.output)")
         #expect(round2.stdout.contains(" 2 sent"), "\(round2.output)")
