@@ -114,15 +114,13 @@ public struct SQLiteThreadIndex: ThreadIndex {
         }
     }
 
-    public func bouncesAndComplaints(recipient: String, messageIDs: [String], accountID: Int64) async throws -> [IndexedMessage] {
+    public func bouncesAndComplaints(accountID: Int64) async throws -> [IndexedMessage] {
         try await writer.read { db in
-            let marks = messageIDs.map { _ in "?" }.joined(separator: ",")
-            let byOriginal = messageIDs.isEmpty ? "" : " OR originalMessageID IN (\(marks))"
-            return try Self.messages(
+            try Self.messages(
                 db, sql: """
                     SELECT * FROM message WHERE accountID = ? AND ghost = 0 AND classification IN ('bounce_hard', 'bounce_soft', 'complaint')
-                    AND (failedRecipient = ?\(byOriginal)) ORDER BY date, id
-                    """, arguments: StatementArguments([accountID.databaseValue, recipient.lowercased().databaseValue] + messageIDs.map(\.databaseValue))
+                    ORDER BY date, id
+                    """, arguments: [accountID]
             )
         }
     }

@@ -15,8 +15,9 @@ public protocol ThreadIndex: Sendable {
     func messageCount(accountID: Int64) async throws -> Int
     /// The indexed (non-placeholder) messages of the thread that holds `messageID`, oldest first.
     func thread(containing messageID: String, accountID: Int64) async throws -> [IndexedMessage]
-    /// Bounces and complaints that name `recipient` as the failed address or cite one of `messageIDs` as the original.
-    func bouncesAndComplaints(recipient: String, messageIDs: [String], accountID: Int64) async throws -> [IndexedMessage]
+    /// Every bounce and complaint the account received. Planners load them once per round: they are few, and matching
+    /// them by recipient or original Message-ID per prospect in SQL would scan the whole index each time.
+    func bouncesAndComplaints(accountID: Int64) async throws -> [IndexedMessage]
     /// Messages from `address` dated on or after `since`, in any thread.
     func messages(from address: String, since: Date, accountID: Int64) async throws -> [IndexedMessage]
 }

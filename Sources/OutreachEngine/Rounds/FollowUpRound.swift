@@ -11,6 +11,9 @@ public struct FollowUpRound: Sendable {
     let index: any ThreadIndex
     /// Ledger rows of the campaign's earlier rounds, by prospect and round.
     let history: [Int64: [Int: Delivery]]
+    /// The account's bounces and complaints, by failed recipient and by the original Message-ID they cite.
+    let bouncesByRecipient: [String: [IndexedMessage]]
+    let bouncesByOriginal: [String: [IndexedMessage]]
 
     /// One row's decision and what the follow-up needs to join the thread.
     public struct RowDecision: Sendable {
@@ -34,6 +37,14 @@ public struct FollowUpRound: Sendable {
             history[delivery.prospectID, default: [:]][delivery.round] = delivery
         }
         self.history = history
+        var byRecipient: [String: [IndexedMessage]] = [:]
+        var byOriginal: [String: [IndexedMessage]] = [:]
+        for bounce in try await index.bouncesAndComplaints(accountID: campaign.accountID) {
+            if let recipient = bounce.failedRecipient { byRecipient[recipient.lowercased(), default: []].append(bounce) }
+            if let original = bounce.originalMessageID { byOriginal[original, default: []].append(bounce) }
+        }
+        self.bouncesByRecipient = byRecipient
+        self.bouncesByOriginal = byOriginal
     }
 
     /// What the index says about one prospect.
@@ -47,7 +58,8 @@ public struct FollowUpRound: Sendable {
         let ourIDs = sent.compactMap(\.messageID)
         let accountID = campaign.accountID
         let thread = try await index.thread(containing: root, accountID: accountID)
-        let bounces = try await index.bouncesAndComplaints(recipient: prospect.email.normalized, messageIDs: ourIDs, accountID: accountID)
+        var bounces = bouncesByRecipient[prospect.email.normalized] ?? []
+        for id in ourIDs { bounces += (bouncesByOriginal[id] ?? []).filter { bounce in !bounces.contains { $0.messageID == bounce.messageID } } }
         let inThread = Set(thread.map(\.messageID))
         let unthreaded = try await index.messages(from: prospect.email.normalized, since: first.sentAt ?? first.updatedAt, accountID: accountID)
             .filter { !inThread.contains($0.messageID) }
