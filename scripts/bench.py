@@ -7,6 +7,9 @@
   scripts/bench.py sync   [--mailbox 100000]  first sync of a mailbox into the thread index, against Python imaplib
                                              fetching the same header fields; then an incremental sync with nothing
                                              new, at a tenth of the size and at full size (it must not grow)
+  scripts/bench.py plan   [--prospects 10000] [--mailbox 100000]
+                                             plan a follow-up round from the index, against one live UID SEARCH
+                                             HEADER per prospect on the same Dovecot (measured on 20, scaled)
   scripts/bench.py all
 
 Run `swift build -c release --product outreach` first (or pass --outreach PATH). Needs the "bench" packages of
@@ -190,6 +193,40 @@ def wait_for_port(port, timeout=10):
     sys.exit(f"nothing listens on 127.0.0.1:{port}")
 
 
+def start_sink(work, procs):
+    """Starts the discarding SMTP sink behind stunnel (implicit TLS); returns (tls folder, TLS port)."""
+    tls = make_tls(work)
+    sink_port, tls_port = free_port(), free_port()
+    log = open(os.path.join(work, "servers.log"), "w")
+    # A fast discarding receiver like Postfix's smtp-sink, but one that answers AUTH with 235 (smtp-sink says 250,
+    # which libcurl and smtplib both take as a refused login). See scripts/bench/smtp-sink-auth.c.
+    sink = os.path.join(work, "smtp-sink-auth")
+    subprocess.run(["cc", "-O2", "-o", sink, os.path.join(ROOT, "scripts/bench/smtp-sink-auth.c")], check=True)
+    procs.append(subprocess.Popen([sink, "127.0.0.1", str(sink_port)], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True))
+    # The sink speaks no TLS and Outreach never sends without it: stunnel terminates implicit TLS in front of it.
+    stunnel_conf = os.path.join(work, "stunnel.conf")
+    with open(stunnel_conf, "w") as f:
+        f.write(f"foreground = yes\npid =\nsyslog = no\ndebug = 3\n[smtps]\naccept = 127.0.0.1:{tls_port}\nconnect = 127.0.0.1:{sink_port}\n"
+                f"cert = {tls}/server.pem\nkey = {tls}/server.key\n")
+    procs.append(subprocess.Popen(["stunnel4", stunnel_conf], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True))
+    wait_for_port(sink_port)
+    wait_for_port(tls_port)
+    return tls, tls_port
+
+
+def stop_processes(procs):
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
 def bench_send(outreach, count):
     for tool in ("stunnel4", "openssl", "cc"):
         if not shutil.which(tool):
@@ -198,22 +235,7 @@ def bench_send(outreach, count):
     os.chmod(work, 0o755)
     procs = []
     try:
-        tls = make_tls(work)
-        sink_port, tls_port = free_port(), free_port()
-        log = open(os.path.join(work, "servers.log"), "w")
-        # A fast discarding receiver like Postfix's smtp-sink, but one that answers AUTH with 235 (smtp-sink says 250,
-        # which libcurl and smtplib both take as a refused login). See scripts/bench/smtp-sink-auth.c.
-        sink = os.path.join(work, "smtp-sink-auth")
-        subprocess.run(["cc", "-O2", "-o", sink, os.path.join(ROOT, "scripts/bench/smtp-sink-auth.c")], check=True)
-        procs.append(subprocess.Popen([sink, "127.0.0.1", str(sink_port)], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True))
-        # The sink speaks no TLS and Outreach never sends without it: stunnel terminates implicit TLS in front of it.
-        stunnel_conf = os.path.join(work, "stunnel.conf")
-        with open(stunnel_conf, "w") as f:
-            f.write(f"foreground = yes\npid =\nsyslog = no\ndebug = 3\n[smtps]\naccept = 127.0.0.1:{tls_port}\nconnect = 127.0.0.1:{sink_port}\n"
-                    f"cert = {tls}/server.pem\nkey = {tls}/server.key\n")
-        procs.append(subprocess.Popen(["stunnel4", stunnel_conf], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True))
-        wait_for_port(sink_port)
-        wait_for_port(tls_port)
+        tls, tls_port = start_sink(work, procs)
 
         env = outreach_env(work)
         csv_path = os.path.join(work, "prospects.csv")
@@ -245,16 +267,7 @@ def bench_send(outreach, count):
         print(f"  Python smtplib loop          {theirs:7.2f} s  {count / theirs:>10,.0f} msgs/s")
         print(f"  ratio                        {theirs / ours:7.2f}x faster")
     finally:
-        for p in procs:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_processes(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -352,9 +365,71 @@ def bench_sync(outreach, size):
             shutil.rmtree(work, ignore_errors=True)
 
 
+PYTHON_LIVE = r'''
+import imaplib, ssl, sys, time
+port, ca, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ids = sys.argv[5:]
+imap = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ssl.create_default_context(cafile=ca))
+imap.login(user, password)
+imap.select("INBOX", readonly=True)
+start = time.perf_counter()
+for message_id in ids:
+    imap.uid("SEARCH", None, "HEADER", "In-Reply-To", f"<{message_id}>")
+print((time.perf_counter() - start) / len(ids))
+imap.logout()
+'''
+
+
+def bench_plan(outreach, prospects, mailbox):
+    """Planning a follow-up round from the index, against asking the server about each prospect (one UID SEARCH)."""
+    servers = os.path.join(ROOT, "Tests/IntegrationTests/Fixtures/mailservers.py")
+    work = tempfile.mkdtemp(prefix="outreach-bench-plan-")
+    os.chmod(work, 0o755)
+    mail = os.path.join(work, "mail")
+    procs = []
+    try:
+        state = json.loads(subprocess.run(["/usr/bin/python3", servers, "start", mail, "--users", "bench@example.test:bench-pw"],
+                                          check=True, capture_output=True, text=True).stdout)
+        fill_maildir(os.path.join(mail, "mail", "bench@example.test", "Maildir"), mailbox)
+        subprocess.run(["chown", "-R", "mail:mail", os.path.join(mail, "mail")], check=True)
+        tls, tls_port = start_sink(work, procs)
+        both = os.path.join(work, "both-ca.pem")  # one account, two servers with two test CAs
+        with open(both, "w") as f:
+            f.write(open(state["caFile"]).read() + open(f"{tls}/ca.pem").read())
+        env = outreach_env(work)
+        csv_path = os.path.join(work, "prospects.csv")
+        write_csv(csv_path, prospects)
+        template = os.path.join(work, "first.md")
+        with open(template, "w") as f:
+            f.write(TEMPLATE)
+        run_measured([outreach, "init"], cwd=work, env=env)
+        run_measured([outreach, "account", "add", "bench@example.test", "--smtp", f"smtps://127.0.0.1:{tls_port}", "--imap",
+                      f"imaps://127.0.0.1:{state['imapsPort']}", "--ca-file", both, "--no-copy-to-sent", "--password-stdin"],
+                     cwd=work, stdin="bench-pw", env=env)
+        run_measured([outreach, "account", "set", "bench@example.test", "--delay", "0", "--jitter", "0"], cwd=work, env=env)
+        run_measured([outreach, "campaign", "import", "Bench", csv_path, "--account", "bench@example.test"], cwd=work, env=env)
+        _, sent = run_measured([outreach, "send", "Bench", "--template", template], cwd=work, env=env)
+        run_measured([outreach, "sync", "--since", "2000-01-01"], cwd=work, env=env)
+        ours, _ = run_measured([outreach, "plan", "Bench", "--round", "2", "--no-sync", "--json"], cwd=work, env=env)
+        ids = [line.split("<", 1)[1].split(">", 1)[0] for line in sent.splitlines() if line.startswith("SENT ")]
+        sample = random.Random(7).sample(ids, 20)
+        run_measured([sys.executable, "-c", PYTHON_LIVE, str(state["imapsPort"]), state["caFile"], "bench@example.test", "bench-pw", sample[0]])
+        _, per = run_measured([sys.executable, "-c", PYTHON_LIVE, str(state["imapsPort"]), state["caFile"], "bench@example.test", "bench-pw"] + sample)
+        live = float(per) * prospects
+        print(f"Planning a {prospects:,}-prospect follow-up round, {mailbox:,} messages in the mailbox:")
+        print(f"  outreach plan (from the index)           {ours:8.2f} s  (whole command)")
+        print(f"  live: one UID SEARCH HEADER per prospect {live:8.2f} s  ({float(per) * 1000:.0f} ms each, measured on 20, times {prospects:,})")
+        print(f"  ratio                                    {live / ours:8.0f}x faster")
+    finally:
+        stop_processes(procs)
+        subprocess.run(["/usr/bin/python3", servers, "stop", mail], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["import", "send", "sync", "all"])
+    parser.add_argument("what", choices=["import", "send", "sync", "plan", "all"])
+    parser.add_argument("--prospects", type=int, default=10_000)
     parser.add_argument("--mailbox", type=int, default=100_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=5_000)
@@ -369,6 +444,8 @@ def main():
         bench_send(outreach, args.messages)
     if args.what in ("sync", "all"):
         bench_sync(outreach, args.mailbox)
+    if args.what in ("plan", "all"):
+        bench_plan(outreach, args.prospects, args.mailbox)
 
 
 if __name__ == "__main__":
