@@ -134,10 +134,29 @@ public struct SQLiteThreadIndex: ThreadIndex {
         }
     }
 
-    private static func messages(_ db: Database, sql: String, arguments: StatementArguments) throws -> [IndexedMessage] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+    public func followUpEvidence(
+        root: String, sender: String, since: Date, accountID: Int64
+    ) async throws -> (thread: [IndexedMessage], fromSender: [IndexedMessage]) {
+        try await writer.read { db in
+            let thread = try Self.messages(
+                db, sql: """
+                    SELECT * FROM message WHERE accountID = ?1 AND ghost = 0
+                    AND threadID = (SELECT threadID FROM message WHERE accountID = ?1 AND messageID = ?2) ORDER BY date, id
+                    """, arguments: [accountID, root], withReferences: false
+            )
+            let fromSender = try Self.messages(
+                db, sql: "SELECT * FROM message WHERE accountID = ? AND fromAddress = ? AND ghost = 0 AND date >= ? ORDER BY date, id",
+                arguments: [accountID, sender.lowercased(), since], withReferences: false
+            )
+            return (thread, fromSender)
+        }
+    }
+
+    private static func messages(_ db: Database, sql: String, arguments: StatementArguments, withReferences: Bool = true) throws -> [IndexedMessage] {
+        try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: arguments).map { row in
             let rowID: Int64 = row["id"]
-            let refs = try String.fetchAll(db, sql: "SELECT refMessageID FROM message_ref WHERE messageRowID = ? ORDER BY position", arguments: [rowID])
+            let refs = withReferences
+                ? try String.fetchAll(db, sql: "SELECT refMessageID FROM message_ref WHERE messageRowID = ? ORDER BY position", arguments: [rowID]) : []
             let from = (row["fromAddress"] as String?).flatMap { try? EmailAddress(parsing: $0) }
             let to = ((row["toAddresses"] as String?) ?? "").split(separator: ",").compactMap { try? EmailAddress(parsing: String($0)) }
             return IndexedMessage(

@@ -20,4 +20,7 @@ public protocol ThreadIndex: Sendable {
     func bouncesAndComplaints(accountID: Int64) async throws -> [IndexedMessage]
     /// Messages from `address` dated on or after `since`, in any thread.
     func messages(from address: String, since: Date, accountID: Int64) async throws -> [IndexedMessage]
+    /// What a follow-up decision reads about one prospect, in one read: the thread holding `root`, and the messages
+    /// from `sender` since `since`. Without each message's References (a decision does not need them).
+    func followUpEvidence(root: String, sender: String, since: Date, accountID: Int64) async throws -> (thread: [IndexedMessage], fromSender: [IndexedMessage])
 }

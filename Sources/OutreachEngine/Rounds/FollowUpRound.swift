@@ -56,13 +56,14 @@ public struct FollowUpRound: Sendable {
         }
         let sent = rounds.keys.sorted().compactMap { rounds[$0] }.filter { $0.state == .sent }
         let ourIDs = sent.compactMap(\.messageID)
-        let accountID = campaign.accountID
-        let thread = try await index.thread(containing: root, accountID: accountID)
+        let evidenceRead = try await index.followUpEvidence(
+            root: root, sender: prospect.email.normalized, since: first.sentAt ?? first.updatedAt, accountID: campaign.accountID
+        )
+        let thread = evidenceRead.thread
         var bounces = bouncesByRecipient[prospect.email.normalized] ?? []
         for id in ourIDs { bounces += (bouncesByOriginal[id] ?? []).filter { bounce in !bounces.contains { $0.messageID == bounce.messageID } } }
         let inThread = Set(thread.map(\.messageID))
-        let unthreaded = try await index.messages(from: prospect.email.normalized, since: first.sentAt ?? first.updatedAt, accountID: accountID)
-            .filter { !inThread.contains($0.messageID) }
+        let unthreaded = evidenceRead.fromSender.filter { !inThread.contains($0.messageID) }
         let originalSubject = thread.first { $0.messageID == root }?.subject
         let evidence = FollowUpDecision.Evidence(
             prospect: prospect.email, roundMessageIDs: ourIDs, firstSentAt: first.sentAt, firstSubject: originalSubject, thread: thread,
