@@ -1,20 +1,6 @@
 import Foundation
 import OutreachCore
 
-/// Why a message could not be built. Nothing is sent when one of these is thrown.
-public enum CompositionError: Error, Equatable, CustomStringConvertible {
-    /// A header value holds CR, LF or NUL: it would let a merge value inject headers (Bcc:) into the message.
-    case lineBreakInHeader(field: String)
-    case noRecipients
-
-    public var description: String {
-        switch self {
-        case .lineBreakInHeader(let field): "the \(field) header would contain a line break or NUL byte; refusing to build a message that could carry injected headers"
-        case .noRecipients: "the message has no recipient"
-        }
-    }
-}
-
 /// RFC 5322 header writing: refuse injected line breaks, RFC 2047 encoded-words for non-ASCII text, folding at 78 columns.
 enum HeaderEncoding {
     static func checkSafe(_ value: String, field: String) throws(CompositionError) {

@@ -20,26 +20,6 @@ public protocol CampaignStore: Sendable {
     func deleteCampaign(id: Int64) async throws
 }
 
-/// A row of an import whose address an earlier row already has.
-public struct DuplicateProspect: Sendable, Equatable {
-    public let row: Int
-    public let email: String
-    public let firstRow: Int
-}
-
-/// The delivery ledger: what each round did to each prospect.
-public protocol DeliveryLedger: Sendable {
-    /// The round's ledger rows by prospect id.
-    func deliveries(campaignID: Int64, round: Int) async throws -> [Int64: Delivery]
-    /// Every ledger row of the campaign, for export.
-    func deliveries(campaignID: Int64) async throws -> [Delivery]
-    /// Adds a ledger row; throws ``StoreError/deliveryExists(prospectID:round:)`` if the prospect already has one for the round.
-    func insert(_ delivery: Delivery) async throws -> Delivery
-    func update(_ delivery: Delivery) async throws
-    /// When the account first sent a message in any campaign; nil before its first send.
-    func firstSend(accountID: Int64) async throws -> Date?
-}
-
 extension CampaignStore {
     /// Every prospect of a campaign in file order, fetched a page at a time so large campaigns stay small in memory.
     public func forEachProspect(campaignID: Int64, pageSize: Int = 1_000, _ body: (Prospect) async throws -> Void) async throws {

@@ -125,15 +125,6 @@ public struct SQLiteThreadIndex: ThreadIndex {
         }
     }
 
-    public func messages(from address: String, since: Date, accountID: Int64) async throws -> [IndexedMessage] {
-        try await writer.read { db in
-            try Self.messages(
-                db, sql: "SELECT * FROM message WHERE accountID = ? AND fromAddress = ? AND ghost = 0 AND date >= ? ORDER BY date, id",
-                arguments: [accountID, address.lowercased(), since]
-            )
-        }
-    }
-
     public func followUpEvidence(
         root: String, sender: String, since: Date, accountID: Int64
     ) async throws -> (thread: [IndexedMessage], fromSender: [IndexedMessage]) {

@@ -18,8 +18,6 @@ public protocol ThreadIndex: Sendable {
     /// Every bounce and complaint the account received. Planners load them once per round: they are few, and matching
     /// them by recipient or original Message-ID per prospect in SQL would scan the whole index each time.
     func bouncesAndComplaints(accountID: Int64) async throws -> [IndexedMessage]
-    /// Messages from `address` dated on or after `since`, in any thread.
-    func messages(from address: String, since: Date, accountID: Int64) async throws -> [IndexedMessage]
     /// What a follow-up decision reads about one prospect, in one read: the thread holding `root`, and the messages
     /// from `sender` since `since`. Without each message's References (a decision does not need them).
     func followUpEvidence(root: String, sender: String, since: Date, accountID: Int64) async throws -> (thread: [IndexedMessage], fromSender: [IndexedMessage])

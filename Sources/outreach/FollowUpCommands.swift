@@ -108,7 +108,7 @@ extension Outreach {
             }
             let refresher = options.noSync ? nil : try await Outreach.syncBeforePlanning(campaign, database: database, registry: registry, context: context)
             let planner = try await FollowUpRound(campaign: campaign, round: options.round, force: options.force, index: database.threads, ledger: database.deliveries)
-            let render = TemplateFile.renderer(compiled, round: options.round)
+            let render = TemplateFile.renderer(compiled)
             let mode = mode
             let runner = RoundRunner(campaigns: database.campaigns, ledger: database.deliveries, registry: registry, logger: context.logger)
             let summary = try await runner.run(

@@ -42,7 +42,7 @@ extension Outreach {
             }
 
             let runner = RoundRunner(campaigns: database.campaigns, ledger: database.deliveries, registry: registry, logger: context.logger)
-            let render = TemplateFile.renderer(compiled, round: 1)
+            let render = TemplateFile.renderer(compiled)
             let mode = mode
             let summary = try await runner.run(
                 campaign: campaign, round: FirstRound.round, options: .init(variant: variant, dryRun: dryRun),
@@ -85,7 +85,7 @@ extension Outreach {
                 throw ValidationError(row.map { "\(campaign.name) has no row \($0)" } ?? "\(campaign.name) has no prospect \(email ?? "")")
             }
             guard let account = try await registry.account(id: campaign.accountID) else { throw ValidationError("the campaign's account is gone") }
-            switch TemplateFile.renderer(compiled, round: 1)(prospect) {
+            switch TemplateFile.renderer(compiled)(prospect) {
             case .message(let subject, let text, let html):
                 let message = RoundRunner.message(to: prospect, from: account, subject: subject, text: text, html: html)
                 print(try message.rendered(), terminator: "")

@@ -15,7 +15,7 @@ enum TemplateFile {
     }
 
     /// Adapts the template's outcome for the round runner.
-    static func renderer(_ template: EmailTemplate, round: Int) -> @Sendable (Prospect) -> RenderedRow {
+    static func renderer(_ template: EmailTemplate) -> @Sendable (Prospect) -> RenderedRow {
         { prospect in
             switch template.render(values: prospect.fields) {
             case .rendered(let email):

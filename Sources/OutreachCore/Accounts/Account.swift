@@ -39,25 +39,3 @@ public struct Account: Sendable, Hashable, Codable {
         return host == "smtp.gmail.com" || host == "smtp.googlemail.com" || host.hasSuffix(".office365.com") || host == "smtp-mail.outlook.com"
     }
 }
-
-/// How a server's TLS certificate is checked. Verification is always on unless ``allowInsecure`` is set explicitly.
-public struct TLSTrust: Sendable, Hashable, Codable {
-    /// A PEM file of CA certificates to trust instead of the system store, for servers behind a private CA.
-    public var caFile: String?
-    /// Skip certificate and host-name checks. Every connection made this way logs a warning.
-    public var allowInsecure: Bool
-
-    public init(caFile: String? = nil, allowInsecure: Bool = false) {
-        self.caFile = caFile
-        self.allowInsecure = allowInsecure
-    }
-}
-
-/// A password or token that must never reach a log line, an error message or JSON output by accident:
-/// its descriptions are masked, and the value is only reachable through ``revealed``.
-public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
-    public let revealed: String
-    public init(_ value: String) { self.revealed = value }
-    public var description: String { "••••••" }
-    public var debugDescription: String { "Secret(••••••)" }
-}

@@ -1,0 +1,15 @@
+import Foundation
+import OutreachCore
+
+/// The delivery ledger: what each round did to each prospect.
+public protocol DeliveryLedger: Sendable {
+    /// The round's ledger rows by prospect id.
+    func deliveries(campaignID: Int64, round: Int) async throws -> [Int64: Delivery]
+    /// Every ledger row of the campaign, for export.
+    func deliveries(campaignID: Int64) async throws -> [Delivery]
+    /// Adds a ledger row; throws ``StoreError/deliveryExists(prospectID:round:)`` if the prospect already has one for the round.
+    func insert(_ delivery: Delivery) async throws -> Delivery
+    func update(_ delivery: Delivery) async throws
+    /// When the account first sent a message in any campaign; nil before its first send.
+    func firstSend(accountID: Int64) async throws -> Date?
+}

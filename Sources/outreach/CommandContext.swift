@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Logging
+import OutreachCore
+import OutreachEngine
+import OutreachStore
+import OutreachTransport
+
+/// What a command runs with: settings merged from the config file and the environment (environment wins),
+/// the logger, and — on demand — the database and the account registry.
+struct CommandContext {
+    let settings: [String: String]
+    let databasePath: String
+    let logger: Logger
+
+    init(_ options: GlobalOptions) throws {
+        let environment = ProcessInfo.processInfo.environment
+        var settings: [String: String] = [:]
+        let configPath = options.config ?? ".env"
+        if let data = FileManager.default.contents(atPath: configPath) {
+            settings = try DotEnv(parsing: String(decoding: data, as: UTF8.self), environment: environment).values
+        } else if options.config != nil {
+            throw ValidationError("cannot read the configuration file \(configPath)")
+        }
+        settings.merge(environment) { _, fromEnvironment in fromEnvironment }
+        self.settings = settings
+        self.databasePath = options.db ?? settings["OUTREACH_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "outreach.db"
+        self.logger = Self.makeLogger(level: settings["OUTREACH_LOG_LEVEL"] ?? settings["LOG_LEVEL"])
+    }
+
+    /// The master key file sits beside the database unless `OUTREACH_MASTER_KEY_FILE` says otherwise.
+    var masterKeyFile: String { settings["OUTREACH_MASTER_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? databasePath + ".key" }
+
+    func openDatabase(create: Bool = false) throws -> SQLiteDatabase {
+        try SQLiteDatabase(path: databasePath, create: create)
+    }
+
+    func accountRegistry(database: SQLiteDatabase) throws -> AccountRegistry {
+        let key = try MasterKey.load(keyFile: masterKeyFile, environment: settings)
+        return AccountRegistry(
+            store: database.accounts, secrets: try SecretBox(key: key), environmentAccount: try EnvironmentAccount(variables: settings)
+        )
+    }
+
+    private static let bootstrap: Void = {
+        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+    }()
+
+    static func makeLogger(level: String?) -> Logger {
+        _ = bootstrap
+        var logger = Logger(label: "outreach")
+        switch level?.lowercased() {
+        case "trace": logger.logLevel = .trace
+        case "debug": logger.logLevel = .debug
+        case "info": logger.logLevel = .info
+        case "error": logger.logLevel = .error
+        case "critical": logger.logLevel = .critical
+        default: logger.logLevel = .warning
+        }
+        return logger
+    }
+}
