@@ -10,6 +10,9 @@
   scripts/bench.py plan   [--prospects 10000] [--mailbox 100000]
                                              plan a follow-up round from the index, against one live UID SEARCH
                                              HEADER per prospect on the same Dovecot (measured on 20, scaled)
+  scripts/bench.py web    [--jobs 10000]     the web UI's job list (HTML page and JSON) with that many jobs in the
+                                             database, 50 connections (wrk), against the same server's /healthz;
+                                             and the resident memory of an idle `outreach serve`
   scripts/bench.py all
 
 Run `swift build -c release --product outreach` first (or pass --outreach PATH). Needs the "bench" packages of
@@ -249,7 +252,7 @@ def bench_send(outreach, count):
                      cwd=work, stdin="x", env=env)
         run_measured([outreach, "account", "set", "bench@example.test", "--delay", "0", "--jitter", "0"], cwd=work, env=env)
         run_measured([outreach, "campaign", "import", "Bench", csv_path, "--account", "bench@example.test"], cwd=work, env=env)
-        send = [outreach, "send", "Bench", "--template", template, "--mode", "send-all"]
+        send = [outreach, "send", "Bench", "--template", template, "--mode", "send-all", "--wait"]
         if os.environ.get("BENCH_PROFILE"):
             # perf record of the send itself, for finding where the time goes (not part of the figures).
             send = ["perf", "record", "-g", "-o", os.environ["BENCH_PROFILE"]] + send
@@ -426,9 +429,93 @@ def bench_plan(outreach, prospects, mailbox):
         shutil.rmtree(work, ignore_errors=True)
 
 
+WRK_LATENCY = ("50%", "90%", "99%")
+
+
+def wrk(url, cookie, seconds=10, connections=50):
+    """Runs wrk with a session cookie; returns (requests/s, {percentile: ms}, errors)."""
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Cookie: {cookie}", url],
+                         capture_output=True, text=True, check=True).stdout
+    def ms(text):
+        value, unit = float(text[:-2] if text.endswith(("ms", "us")) else text[:-1]), text[-2:] if text.endswith(("ms", "us")) else text[-1:]
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    latency = {}
+    errors = 0
+    rate = 0.0
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in WRK_LATENCY:
+            latency[parts[0]] = ms(parts[1])
+        if line.strip().startswith("Requests/sec:"):
+            rate = float(parts[1])
+        if "Non-2xx or 3xx responses" in line or line.strip().startswith("Socket errors"):
+            errors += sum(int(x.strip(",")) for x in parts if x.strip(",").isdigit())
+    return rate, latency, errors
+
+
+def bench_web(outreach, jobs):
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: run scripts/install-deps --bench")
+    work = tempfile.mkdtemp(prefix="outreach-bench-web-")
+    procs = []
+    try:
+        env = outreach_env(work)
+        env["OUTREACH_SYNC_EVERY"] = "1h"
+        run_measured([outreach, "init"], cwd=work, env=env)
+        run_measured([outreach, "account", "add", "bench@example.test", "--smtp", "smtps://127.0.0.1:1", "--imap", "imaps://127.0.0.1:1",
+                      "--password-stdin"], cwd=work, stdin="x", env=env)
+        csv_path = os.path.join(work, "prospects.csv")
+        write_csv(csv_path, 200)
+        run_measured([outreach, "campaign", "import", "Bench", csv_path, "--account", "bench@example.test"], cwd=work, env=env)
+        run_measured([outreach, "user", "add", "admin@example.test", "--admin", "--password-stdin"], cwd=work, stdin="bench-admin-pw", env=env)
+        # 10,000 finished jobs, written straight into the database (creating them through the guard window would
+        # need 10,000 different hours).
+        import sqlite3
+        db = sqlite3.connect(env["OUTREACH_DB"])
+        counters = json.dumps({"total": 200, "sent": 180, "drafted": 0, "skipped": 15, "failed": 3, "held": 2})
+        now = time.time()
+        db.executemany(
+            "INSERT INTO job (campaignID, accountID, round, mode, variant, force, template, templateName, state, runAt, createdAt, startedAt, "
+            "finishedAt, counters, note) VALUES (1, 1, 1, 'send-all', NULL, 0, 'Subject: x\n\nHi', 'bench.md', 'completed', ?, ?, ?, ?, ?, NULL)",
+            [(time.strftime("%Y-%m-%d %H:%M:%S.000", time.gmtime(now - 7200 * i)),) * 4 + (counters,) for i in range(jobs)])
+        db.commit()
+        db.close()
+        port = free_port()
+        log = open(os.path.join(work, "serve.log"), "w")
+        serve = subprocess.Popen([outreach, "serve", "--port", str(port)], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        procs.append(serve)
+        wait_for_port(port)
+        time.sleep(2)
+        with open(f"/proc/{serve.pid}/status") as f:
+            idle_rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+        # Sign in as a browser would: the login form's CSRF cookie and token, then the session cookie.
+        import http.cookiejar, re, urllib.parse, urllib.request
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = opener.open(f"http://127.0.0.1:{port}/login").read().decode()
+        token = re.search(r'name="_csrf" value="([0-9a-f]+)"', page).group(1)
+        form = urllib.parse.urlencode({"_csrf": token, "email": "admin@example.test", "password": "bench-admin-pw", "next": "/jobs"}).encode()
+        opener.open(f"http://127.0.0.1:{port}/login", data=form).read()
+        cookie = "; ".join(f"{c.name}={c.value}" for c in jar if c.name == "outreach_session")
+        if not cookie:
+            sys.exit("could not sign in to the benchmark server")
+        print(f"Web UI, {jobs:,} jobs in the database, 50 connections for 10 s each (wrk), one `outreach serve` on loopback:")
+        for label, path in (("GET /jobs (HTML, newest 100)", "/jobs"), ("GET /api/jobs (JSON, newest 100)", "/api/jobs"),
+                            ("baseline: GET /healthz", "/healthz")):
+            rate, latency, errors = wrk(f"http://127.0.0.1:{port}{path}", cookie)
+            print(f"  {label:34} {rate:>9,.0f} req/s  p50 {latency.get('50%', 0):6.2f} ms  p90 {latency.get('90%', 0):6.2f} ms  "
+                  f"p99 {latency.get('99%', 0):6.2f} ms  errors {errors}")
+        print(f"  idle `outreach serve` resident memory: {idle_rss:.1f} MB")
+    finally:
+        stop_processes(procs)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["import", "send", "sync", "plan", "all"])
+    parser.add_argument("what", choices=["import", "send", "sync", "plan", "web", "all"])
+    parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--prospects", type=int, default=10_000)
     parser.add_argument("--mailbox", type=int, default=100_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -446,6 +533,8 @@ def main():
         bench_sync(outreach, args.mailbox)
     if args.what in ("plan", "all"):
         bench_plan(outreach, args.prospects, args.mailbox)
+    if args.what in ("web", "all"):
+        bench_web(outreach, args.jobs)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,24 @@ public struct AccountCheck: Sendable {
     }
 
     /// The uses `account test` reports, in order.
+    /// The result as `outreach account test` and the web UI's "Test connection" show it: one line per server, then
+    /// the special-use folders found.
+    public var lines: [String] {
+        var lines: [String] = []
+        switch smtp.outcome {
+        case .success(let reply): lines.append("SMTP \(account.smtp.url): OK — logged in as \(account.username); server answered \(reply.summary)")
+        case .failure(let error): lines.append("SMTP \(account.smtp.url): FAILED — \(error.description)")
+        }
+        switch imap.outcome {
+        case .success(let found):
+            lines.append("IMAP \(account.imap.url): OK — logged in as \(account.username); \(found.mailboxes.count) folders")
+            for use in Self.reportedUses { lines.append("  \(use.title): \(found.specialFolders[use].map { "\"\($0)\"" } ?? "not found")") }
+        case .failure(let error):
+            lines.append("IMAP \(account.imap.url): FAILED — \(error.description)")
+        }
+        return lines
+    }
+
     public static let reportedUses: [IMAPMailbox.SpecialUse] = [.sent, .drafts, .junk, .archive]
 
     /// Runs both checks at once; each has its own connection and thread.

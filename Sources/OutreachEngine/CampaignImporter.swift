@@ -34,7 +34,12 @@ public struct CampaignImporter: Sendable {
         }
     }
 
-    public func importFile(at path: String, name: String, accountID: Int64) async throws -> (Campaign, ImportReport) {
+    /// - Parameters:
+    ///   - ownerID: the web user importing it (nil from the CLI).
+    ///   - sourceName: the file name to remember, when `path` is only where an upload was kept.
+    public func importFile(
+        at path: String, name: String, accountID: Int64, ownerID: Int64? = nil, sourceName: String? = nil
+    ) async throws -> (Campaign, ImportReport) {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw Problem.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
         }
@@ -67,7 +72,9 @@ public struct CampaignImporter: Sendable {
         do { layout = try MasterFileLayout(header: header) } catch { throw Problem.layout(path: path, error) }
 
         let columns = layout.prospectColumns.map { Campaign.Column(header: $0.header, key: $0.key) }
-        let campaign = try await campaigns.createCampaign(Campaign(name: name, accountID: accountID, columns: columns, sourceFile: path))
+        let campaign = try await campaigns.createCampaign(
+            Campaign(name: name, accountID: accountID, columns: columns, sourceFile: sourceName ?? path, ownerID: ownerID)
+        )
         guard let campaignID = campaign.id else { throw StoreError.campaignNotFound(name: name) }
         var report = ImportReport(layout: layout)
         do {

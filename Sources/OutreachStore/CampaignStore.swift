@@ -16,6 +16,9 @@ public protocol CampaignStore: Sendable {
     func prospects(campaignID: Int64, afterRow: Int, limit: Int) async throws -> [Prospect]
     func prospect(campaignID: Int64, row: Int) async throws -> Prospect?
     func prospect(campaignID: Int64, email: String) async throws -> Prospect?
+    func prospect(id: Int64) async throws -> Prospect?
+    /// Marks exactly these rows selected (the `select` column), as the web UI's checkboxes say.
+    func setSelected(campaignID: Int64, rows: Set<Int>) async throws
     /// Removes a campaign with its prospects and ledger (used to undo an import that failed half-way).
     func deleteCampaign(id: Int64) async throws
 }

@@ -10,6 +10,8 @@ public protocol DeliveryLedger: Sendable {
     /// Adds a ledger row; throws ``StoreError/deliveryExists(prospectID:round:)`` if the prospect already has one for the round.
     func insert(_ delivery: Delivery) async throws -> Delivery
     func update(_ delivery: Delivery) async throws
+    /// When the account's messages of the last while went out (all campaigns), for its daily cap.
+    func sentTimes(accountID: Int64, since: Date) async throws -> [Date]
     /// When the account first sent a message in any campaign; nil before its first send.
     func firstSend(accountID: Int64) async throws -> Date?
 }

@@ -21,6 +21,9 @@ public struct SQLiteAccountStore: AccountStore {
         var createdAt: Date
         var delaySeconds: Double
         var jitterSeconds: Double
+        var dailyCap: Int?
+        var guardSeconds: Double
+        var sendingWindow: String?
 
         mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -42,6 +45,9 @@ public struct SQLiteAccountStore: AccountStore {
             createdAt = Date()
             delaySeconds = account.pacing.delaySeconds
             jitterSeconds = account.pacing.jitterSeconds
+            dailyCap = account.pacing.dailyCap
+            guardSeconds = account.guardSeconds
+            sendingWindow = account.pacing.window?.description
         }
 
         func account() throws -> Account {
@@ -50,7 +56,11 @@ public struct SQLiteAccountStore: AccountStore {
                     id: id, email: try EmailAddress(parsing: email), displayName: displayName, username: username,
                     smtp: try ServerEndpoint(parsing: smtpURL, as: .smtp), imap: try ServerEndpoint(parsing: imapURL, as: .imap),
                     trust: TLSTrust(caFile: caFile, allowInsecure: allowInsecureTLS), copyToSent: copyToSent,
-                    pacing: Pacing(delaySeconds: delaySeconds, jitterSeconds: jitterSeconds)
+                    pacing: Pacing(
+                        delaySeconds: delaySeconds, jitterSeconds: jitterSeconds, dailyCap: dailyCap,
+                        window: try sendingWindow.map { try SendingWindow(parsing: $0) }
+                    ),
+                    guardSeconds: guardSeconds
                 )
             } catch {
                 throw StoreError.corrupt("account \(email): \(error)")
@@ -84,6 +94,9 @@ public struct SQLiteAccountStore: AccountStore {
             row.copyToSent = updated.copyToSent
             row.delaySeconds = updated.delaySeconds
             row.jitterSeconds = updated.jitterSeconds
+            row.dailyCap = updated.dailyCap
+            row.guardSeconds = updated.guardSeconds
+            row.sendingWindow = updated.sendingWindow
             try row.update(db)
         }
     }

@@ -15,9 +15,12 @@ public struct SQLiteCampaignStore: CampaignStore {
         var columns: [Campaign.Column]
         var sourceFile: String
         var createdAt: Date
+        var ownerID: Int64?
 
         mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-        var campaign: Campaign { Campaign(id: id, name: name, accountID: accountID, columns: columns, sourceFile: sourceFile, createdAt: createdAt) }
+        var campaign: Campaign {
+            Campaign(id: id, name: name, accountID: accountID, columns: columns, sourceFile: sourceFile, createdAt: createdAt, ownerID: ownerID)
+        }
     }
 
     public func createCampaign(_ campaign: Campaign) async throws -> Campaign {
@@ -25,7 +28,7 @@ public struct SQLiteCampaignStore: CampaignStore {
             if try CampaignRow.filter(Column("name") == campaign.name).fetchCount(db) > 0 { throw StoreError.duplicateCampaign(name: campaign.name) }
             var row = CampaignRow(
                 id: nil, name: campaign.name, accountID: campaign.accountID, columns: campaign.columns, sourceFile: campaign.sourceFile,
-                createdAt: campaign.createdAt
+                createdAt: campaign.createdAt, ownerID: campaign.ownerID
             )
             try row.insert(db)
             return row.campaign
@@ -96,6 +99,18 @@ public struct SQLiteCampaignStore: CampaignStore {
         try await writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM prospect WHERE campaignID = ? AND row = ?", arguments: [campaignID, row]).map(Self.prospect)
         }
+    }
+
+    public func setSelected(campaignID: Int64, rows: Set<Int>) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE prospect SET selected = 0 WHERE campaignID = ?", arguments: [campaignID])
+            let statement = try db.cachedStatement(sql: "UPDATE prospect SET selected = 1 WHERE campaignID = ? AND row = ?")
+            for row in rows { try statement.execute(arguments: [campaignID, row]) }
+        }
+    }
+
+    public func prospect(id: Int64) async throws -> Prospect? {
+        try await writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM prospect WHERE id = ?", arguments: [id]).map(Self.prospect) }
     }
 
     public func prospect(campaignID: Int64, email: String) async throws -> Prospect? {

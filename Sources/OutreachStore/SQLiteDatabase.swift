@@ -45,6 +45,9 @@ public struct SQLiteDatabase: Sendable {
     public var campaigns: SQLiteCampaignStore { SQLiteCampaignStore(writer: writer) }
     public var deliveries: SQLiteDeliveryLedger { SQLiteDeliveryLedger(writer: writer) }
     public var threads: SQLiteThreadIndex { SQLiteThreadIndex(writer: writer) }
+    public var jobs: SQLiteJobStore { SQLiteJobStore(writer: writer) }
+    public var users: SQLiteUserStore { SQLiteUserStore(writer: writer) }
+    public var syncStatus: SQLiteSyncStatusStore { SQLiteSyncStatusStore(writer: writer) }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -144,6 +147,84 @@ public struct SQLiteDatabase: Sendable {
                 t.column("syncedAt", .datetime).notNull()
                 t.primaryKey(["accountID", "folder"])
             }
+        }
+        migrator.registerMigration("v4-jobs") { db in
+            try db.alter(table: "account") { t in
+                t.add(column: "dailyCap", .integer)
+                t.add(column: "guardSeconds", .double).notNull().defaults(to: Account.defaultGuardSeconds)
+                t.add(column: "sendingWindow", .text)
+            }
+            try db.create(table: "job") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("campaignID", .integer).notNull().references("campaign", onDelete: .cascade)
+                t.column("accountID", .integer).notNull().references("account", onDelete: .cascade)
+                t.column("round", .integer).notNull()
+                t.column("mode", .text).notNull()
+                t.column("variant", .text)
+                t.column("force", .boolean).notNull()
+                t.column("template", .text).notNull()
+                t.column("templateName", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("control", .text)
+                t.column("runAt", .datetime).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("startedAt", .datetime)
+                t.column("finishedAt", .datetime)
+                t.column("counters", .jsonText).notNull()
+                t.column("note", .text)
+                t.column("ownerID", .integer)
+                // The lease token the job last ran under; a finish or progress write must carry it.
+                t.column("leaseToken", .integer)
+            }
+            try db.create(index: "job_due", on: "job", columns: ["state", "runAt"])
+            try db.create(index: "job_account", on: "job", columns: ["accountID", "state"])
+            // The account lock at the database level: even a bug elsewhere cannot run two jobs of one account.
+            try db.execute(sql: "CREATE UNIQUE INDEX job_one_running_per_account ON job(accountID) WHERE state = 'running'")
+            try db.create(table: "job_event") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("jobID", .integer).notNull().references("job", onDelete: .cascade)
+                t.column("at", .datetime).notNull()
+                t.column("kind", .text).notNull()
+                t.column("row", .integer)
+                t.column("email", .text)
+                t.column("detail", .text).notNull()
+            }
+            try db.create(index: "job_event_job", on: "job_event", columns: ["jobID", "id"])
+            // The per-account lock is a lease: a crashed worker's lease expires (or its process is seen to be gone).
+            // Rows are never deleted, so the fencing token only grows.
+            try db.create(table: "account_lease") { t in
+                t.primaryKey("accountID", .integer).references("account", onDelete: .cascade)
+                t.column("holder", .text).notNull()
+                t.column("token", .integer).notNull()
+                t.column("jobID", .integer)
+                t.column("acquiredAt", .datetime).notNull()
+                t.column("expiresAt", .datetime).notNull()
+            }
+            try db.create(table: "worker") { t in
+                t.primaryKey("holder", .text)
+                t.column("startedAt", .datetime).notNull()
+                t.column("heartbeatAt", .datetime).notNull()
+            }
+            try db.alter(table: "delivery") { t in
+                t.add(column: "jobID", .integer)
+                t.add(column: "attempts", .integer).notNull().defaults(to: 0)
+                t.add(column: "retryAt", .datetime)
+            }
+            try db.create(index: "delivery_sent", on: "delivery", columns: ["sentAt"])
+        }
+        migrator.registerMigration("v5-failed-recipients-sender-domain") { db in
+            // A report can name several failed recipients, and ours need not be the first: all of them, one per line.
+            // A column rather than a table keeps `bouncesAndComplaints` one query without a join. Rows indexed
+            // before keep the one recipient they had (the first), which is a valid one-line list.
+            try db.alter(table: "message") { t in t.rename(column: "failedRecipient", to: "failedRecipients") }
+            // Replies from a prospect's colleagues (`--domain-replies`) are looked up by the sender's domain;
+            // SQLite uses this index only for this exact expression (see SQLiteThreadIndex.senderDomain).
+            try db.execute(sql: "CREATE INDEX message_from_domain ON message(accountID, substr(fromAddress, instr(fromAddress, '@') + 1))")
+        }
+        migrator.registerMigration("v6-web-users") { db in
+            try SQLiteUserStore.migrate(db)
+            try SQLiteSyncStatusStore.migrate(db)
+            try db.alter(table: "job") { t in t.add(column: "domainReplies", .boolean).notNull().defaults(to: false) }
         }
         return migrator
     }

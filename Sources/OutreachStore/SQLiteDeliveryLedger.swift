@@ -19,6 +19,9 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
         var replyText: String?
         var updatedAt: Date
         var sentAt: Date?
+        var jobID: Int64?
+        var attempts: Int
+        var retryAt: Date?
 
         mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -34,6 +37,9 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
             replyText = d.replyText
             updatedAt = d.updatedAt
             sentAt = d.sentAt
+            jobID = d.jobID
+            attempts = d.attempts
+            retryAt = d.retryAt
         }
 
         func delivery() throws -> Delivery {
@@ -42,7 +48,7 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
             }
             return Delivery(
                 id: id, prospectID: prospectID, round: round, state: state, action: action, messageID: messageID, threadKey: threadKey,
-                replyCode: replyCode, replyText: replyText, updatedAt: updatedAt, sentAt: sentAt
+                replyCode: replyCode, replyText: replyText, updatedAt: updatedAt, sentAt: sentAt, jobID: jobID, attempts: attempts, retryAt: retryAt
             )
         }
     }
@@ -73,13 +79,13 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
     public func insert(_ delivery: Delivery) async throws -> Delivery {
         try await writer.write { db in
             let statement = try db.cachedStatement(sql: """
-                INSERT INTO delivery (prospectID, round, state, action, messageID, threadKey, replyCode, replyText, updatedAt, sentAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO delivery (prospectID, round, state, action, messageID, threadKey, replyCode, replyText, updatedAt, sentAt, jobID, attempts, retryAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             do {
                 try statement.execute(arguments: [
                     delivery.prospectID, delivery.round, delivery.state.rawValue, delivery.action.rawValue, delivery.messageID, delivery.threadKey,
-                    delivery.replyCode, delivery.replyText, delivery.updatedAt, delivery.sentAt,
+                    delivery.replyCode, delivery.replyText, delivery.updatedAt, delivery.sentAt, delivery.jobID, delivery.attempts, delivery.retryAt,
                 ])
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw StoreError.deliveryExists(prospectID: delivery.prospectID, round: delivery.round)
@@ -94,13 +100,25 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
         guard let id = delivery.id else { throw StoreError.corrupt("a delivery without id cannot be updated") }
         try await writer.write { db in
             let statement = try db.cachedStatement(sql: """
-                UPDATE delivery SET state = ?, action = ?, messageID = ?, threadKey = ?, replyCode = ?, replyText = ?, updatedAt = ?, sentAt = ?
+                UPDATE delivery SET state = ?, action = ?, messageID = ?, threadKey = ?, replyCode = ?, replyText = ?, updatedAt = ?, sentAt = ?,
+                jobID = ?, attempts = ?, retryAt = ?
                 WHERE id = ?
                 """)
             try statement.execute(arguments: [
                 delivery.state.rawValue, delivery.action.rawValue, delivery.messageID, delivery.threadKey, delivery.replyCode, delivery.replyText,
-                delivery.updatedAt, delivery.sentAt, id,
+                delivery.updatedAt, delivery.sentAt, delivery.jobID, delivery.attempts, delivery.retryAt, id,
             ])
+        }
+    }
+
+    public func sentTimes(accountID: Int64, since: Date) async throws -> [Date] {
+        try await writer.read { db in
+            try Date.fetchAll(
+                db, sql: """
+                    SELECT delivery.sentAt FROM delivery JOIN prospect ON prospect.id = delivery.prospectID
+                    JOIN campaign ON campaign.id = prospect.campaignID WHERE delivery.sentAt > ? AND campaign.accountID = ?
+                    """, arguments: [since, accountID]
+            )
         }
     }
 

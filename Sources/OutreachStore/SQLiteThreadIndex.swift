@@ -27,7 +27,8 @@ public struct SQLiteThreadIndex: ThreadIndex {
         let to = message.to.map(\.normalized).joined(separator: ",")
         let values: [(any DatabaseValueConvertible)?] = [
             message.direction.rawValue, message.from?.normalized, to, message.subject, message.date, message.folder, message.classification,
-            message.failedRecipient?.lowercased(), message.originalMessageID, now,
+            message.failedRecipients.isEmpty ? nil : message.failedRecipients.map { $0.lowercased() }.joined(separator: "\n"),
+            message.originalMessageID, now,
         ]
         let rowID: Int64
         var threadID: Int64
@@ -36,12 +37,12 @@ public struct SQLiteThreadIndex: ThreadIndex {
             threadID = existing["threadID"]
             try db.cachedStatement(sql: """
                 UPDATE message SET ghost = 0, direction = ?, fromAddress = ?, toAddresses = ?, subject = ?, date = ?, folder = ?,
-                classification = ?, failedRecipient = ?, originalMessageID = ?, indexedAt = ? WHERE id = ?
+                classification = ?, failedRecipients = ?, originalMessageID = ?, indexedAt = ? WHERE id = ?
                 """).execute(arguments: StatementArguments(values + [rowID]))
         } else {
             try db.cachedStatement(sql: """
                 INSERT INTO message (accountID, messageID, threadID, ghost, direction, fromAddress, toAddresses, subject, date, folder,
-                classification, failedRecipient, originalMessageID, indexedAt) VALUES (?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                classification, failedRecipients, originalMessageID, indexedAt) VALUES (?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: StatementArguments([accountID, message.messageID] + values))
             rowID = db.lastInsertedRowID
             threadID = rowID
@@ -125,8 +126,12 @@ public struct SQLiteThreadIndex: ThreadIndex {
         }
     }
 
+    /// The sender's domain in SQL: exactly the expression of the `message_from_domain` index (migration v5), or
+    /// SQLite scans the table instead.
+    static let senderDomain = "substr(fromAddress, instr(fromAddress, '@') + 1)"
+
     public func followUpEvidence(
-        root: String, sender: String, since: Date, accountID: Int64
+        root: String, sender: String, sameDomain: Bool, since: Date, accountID: Int64
     ) async throws -> (thread: [IndexedMessage], fromSender: [IndexedMessage]) {
         try await writer.read { db in
             let thread = try Self.messages(
@@ -135,9 +140,11 @@ public struct SQLiteThreadIndex: ThreadIndex {
                     AND threadID = (SELECT threadID FROM message WHERE accountID = ?1 AND messageID = ?2) ORDER BY date, id
                     """, arguments: [accountID, root], withReferences: false
             )
+            let sender = sender.lowercased()
+            let (column, value) = sameDomain ? (Self.senderDomain, String(sender.split(separator: "@").last ?? "")) : ("fromAddress", sender)
             let fromSender = try Self.messages(
-                db, sql: "SELECT * FROM message WHERE accountID = ? AND fromAddress = ? AND ghost = 0 AND date >= ? ORDER BY date, id",
-                arguments: [accountID, sender.lowercased(), since], withReferences: false
+                db, sql: "SELECT * FROM message WHERE accountID = ? AND \(column) = ? AND ghost = 0 AND date >= ? ORDER BY date, id",
+                arguments: [accountID, value, since], withReferences: false
             )
             return (thread, fromSender)
         }
@@ -153,7 +160,9 @@ public struct SQLiteThreadIndex: ThreadIndex {
             return IndexedMessage(
                 messageID: row["messageID"], references: refs, from: from, to: to, subject: row["subject"], date: row["date"],
                 direction: IndexedMessage.Direction(rawValue: row["direction"] ?? "") ?? .theirs, folder: row["folder"] ?? "",
-                classification: row["classification"] ?? "human", failedRecipient: row["failedRecipient"], originalMessageID: row["originalMessageID"]
+                classification: row["classification"] ?? "human",
+                failedRecipients: ((row["failedRecipients"] as String?) ?? "").split(separator: "\n").map(String.init),
+                originalMessageID: row["originalMessageID"]
             )
         }
     }

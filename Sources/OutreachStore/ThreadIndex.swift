@@ -19,6 +19,9 @@ public protocol ThreadIndex: Sendable {
     /// them by recipient or original Message-ID per prospect in SQL would scan the whole index each time.
     func bouncesAndComplaints(accountID: Int64) async throws -> [IndexedMessage]
     /// What a follow-up decision reads about one prospect, in one read: the thread holding `root`, and the messages
-    /// from `sender` since `since`. Without each message's References (a decision does not need them).
-    func followUpEvidence(root: String, sender: String, since: Date, accountID: Int64) async throws -> (thread: [IndexedMessage], fromSender: [IndexedMessage])
+    /// from `sender` since `since` — with `sameDomain`, from every address at the sender's domain (its colleagues
+    /// and the sender itself). Without each message's References (a decision does not need them).
+    func followUpEvidence(
+        root: String, sender: String, sameDomain: Bool, since: Date, accountID: Int64
+    ) async throws -> (thread: [IndexedMessage], fromSender: [IndexedMessage])
 }

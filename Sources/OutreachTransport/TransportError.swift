@@ -19,6 +19,8 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
         case rejectedTemporarily
         /// The message was handed over but no final reply came: it may or may not have been accepted.
         case outcomeUnknown
+        /// Our side took the message back before the final dot (the job lost its account lease): nothing was sent.
+        case withdrawn
         /// The server answered something the protocol does not allow, or a command failed.
         case protocolFailure
         /// Our side: a CA file that cannot be read, an option the library refused.
@@ -58,7 +60,7 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
             "\(server): \(detail)"
         case .outcomeUnknown:
             "\(server): the connection broke after the message was handed over, so it may have been accepted: \(detail)"
-        case .protocolFailure:
+        case .protocolFailure, .withdrawn:
             "\(server): \(detail)"
         case .configuration:
             "\(server): \(detail)"

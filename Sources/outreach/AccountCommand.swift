@@ -32,7 +32,10 @@ extension AccountCommand {
         @Option(name: .customLong("ca-file"), help: ArgumentHelp("PEM file of CA certificates to trust for this account's servers.", valueName: "pem"))
         var caFile: String?
         @Flag(help: "Do not verify the servers' TLS certificates (a warning is logged on every connection).") var insecure = false
-        @Flag(inversion: .prefixedNo, help: "Append a copy of each sent message to the Sent folder (default: on, except for providers that do it themselves).")
+        @Flag(
+            inversion: .prefixedNo,
+            help: "Append a copy of each sent message to Sent (default: on, except for providers that file it themselves). Turn it off only for such a server: Outreach then also trusts Sent to tell whether a message interrupted by a crash went out."
+        )
         var copyToSent: Bool?
         @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input.") var passwordStdin = false
 
@@ -74,10 +77,22 @@ extension AccountCommand {
         @Option(help: ArgumentHelp("Random extra pause, 0 up to this (default 15s).", valueName: "duration")) var jitter: String?
         @Option(help: "The display name prospects see in From.") var name: String?
         @Option(name: .customLong("ca-file"), help: ArgumentHelp("PEM file of CA certificates to trust.", valueName: "pem")) var caFile: String?
-        @Flag(inversion: .prefixedNo, help: "Append a copy of each sent message to the Sent folder.") var copyToSent: Bool?
+        @Flag(
+            inversion: .prefixedNo,
+            help: "Append a copy of each sent message to Sent. Turn it off only for a server that files sent mail itself: Outreach then also trusts Sent to tell whether a message interrupted by a crash went out."
+        )
+        var copyToSent: Bool?
+        @Option(name: .customLong("daily-cap"), help: ArgumentHelp("At most this many messages in any 24 hours (0: no cap; default: the provider's limit).", valueName: "n"))
+        var dailyCap: Int?
+        @Option(name: .customLong("guard"), help: ArgumentHelp("Minimum gap between this account's jobs (default 2h; 0 turns it off).", valueName: "duration"))
+        var guardWindow: String?
+        @Option(help: ArgumentHelp("Send only inside this window, e.g. \"Mon-Fri 09:00-17:00 Europe/Berlin\"; \"\" removes it.", valueName: "window"))
+        var window: String?
 
         func validate() throws {
-            for (flag, value) in [("--delay", delay), ("--jitter", jitter)] {
+            if let dailyCap, dailyCap < 0 { throw ValidationError("--daily-cap must be 0 or more") }
+            if let window, !window.isEmpty { do { _ = try SendingWindow(parsing: window) } catch { throw ValidationError("--window: \(error)") } }
+            for (flag, value) in [("--delay", delay), ("--jitter", jitter), ("--guard", guardWindow)] {
                 if let value { do { _ = try DurationText.seconds(value) } catch { throw ValidationError("\(flag): \(error)") } }
             }
             if let name, name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) { throw ValidationError("--name must be a single line") }
@@ -92,8 +107,16 @@ extension AccountCommand {
             if let name { account.displayName = name.isEmpty ? nil : name }
             if let caFile { account.trust.caFile = caFile.isEmpty ? nil : URL(fileURLWithPath: caFile).standardizedFileURL.path }
             if let copyToSent { account.copyToSent = copyToSent }
+            if let dailyCap { account.pacing.dailyCap = dailyCap }
+            if let guardWindow { account.guardSeconds = try DurationText.seconds(guardWindow) }
+            if let window { account.pacing.window = window.isEmpty ? nil : try SendingWindow(parsing: window) }
             try await registry.update(account)
-            print("\(account.email): pause \(DurationText.format(seconds: account.pacing.delaySeconds)) + up to \(DurationText.format(seconds: account.pacing.jitterSeconds)) between messages; copy to Sent \(account.copyToSent ? "on" : "off").")
+            let cap = account.dailyCap.limit == 0 ? "no daily cap" : "at most \(account.dailyCap.limit) a day"
+            let guardText = account.guardSeconds == 0 ? "no guard window" : "jobs \(DurationText.format(seconds: account.guardSeconds)) apart"
+            print(
+                "\(account.email): pause \(DurationText.format(seconds: account.pacing.delaySeconds)) + up to \(DurationText.format(seconds: account.pacing.jitterSeconds)) between messages; "
+                    + "\(cap); \(guardText); \(account.pacing.window.map { "sending \($0)" } ?? "sending any time"); copy to Sent \(account.copyToSent ? "on" : "off")."
+            )
         }
     }
 
@@ -114,6 +137,9 @@ extension AccountCommand {
             let copyToSent: Bool
             let delay: String
             let jitter: String
+            let dailyCap: Int
+            let guardWindow: String
+            let window: String?
             let origin: String
         }
 
@@ -125,6 +151,7 @@ extension AccountCommand {
                     email: $0.email.description, name: $0.displayName, username: $0.username, smtp: $0.smtp.url, imap: $0.imap.url,
                     caFile: $0.trust.caFile, insecureTLS: $0.trust.allowInsecure, copyToSent: $0.copyToSent,
                     delay: DurationText.format(seconds: $0.pacing.delaySeconds), jitter: DurationText.format(seconds: $0.pacing.jitterSeconds),
+                    dailyCap: $0.dailyCap.limit, guardWindow: DurationText.format(seconds: $0.guardSeconds), window: $0.pacing.window?.description,
                     origin: $0.origin.rawValue
                 )
             }
@@ -137,9 +164,12 @@ extension AccountCommand {
                 return
             }
             print(TextTable(
-                header: ["EMAIL", "NAME", "SMTP", "IMAP", "PACING", "FROM"],
+                header: ["EMAIL", "NAME", "SMTP", "IMAP", "PACING", "CAP/DAY", "GUARD", "WINDOW", "FROM"],
                 rows: rows.map {
-                    [$0.email, $0.name ?? "", $0.smtp, $0.imap, "\($0.delay)+\($0.jitter)", $0.origin == "environment" ? ".env" : "database"]
+                    [
+                        $0.email, $0.name ?? "", $0.smtp, $0.imap, "\($0.delay)+\($0.jitter)", $0.dailyCap == 0 ? "none" : String($0.dailyCap), $0.guardWindow,
+                        $0.window ?? "any time", $0.origin == "environment" ? ".env" : "database",
+                    ]
                 }
             ).rendered)
         }
@@ -193,13 +223,7 @@ extension AccountCommand {
             if json {
                 try printJSON(Report(email: account.email.description, smtp: smtpPart, imap: imapPart, folders: folders))
             } else {
-                print("SMTP \(smtpPart.server): \(smtpPart.ok ? "OK" : "FAILED") — \(smtpPart.detail)")
-                print("IMAP \(imapPart.server): \(imapPart.ok ? "OK" : "FAILED") — \(imapPart.detail)")
-                if imapPart.ok {
-                    for use in AccountCheck.reportedUses {
-                        print("  \(use.title): \(folders[use.title].map { "\"\($0)\"" } ?? "not found")")
-                    }
-                }
+                for line in check.lines { print(line) }
             }
             if !check.succeeded { throw ExitCode.failure }
         }

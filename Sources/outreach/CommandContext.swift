@@ -42,6 +42,26 @@ struct CommandContext {
         )
     }
 
+    func workerSettings() throws -> WorkerSettings { try WorkerSettings(settings: settings) }
+
+    func jobRunner(database: SQLiteDatabase, registry: AccountRegistry) throws -> JobRunner {
+        JobRunner(
+            campaigns: database.campaigns, ledger: database.deliveries, index: database.threads, jobs: database.jobs, registry: registry,
+            settings: try workerSettings(), logger: logger
+        )
+    }
+
+    func worker(database: SQLiteDatabase, registry: AccountRegistry, tag: String = "") throws -> Worker {
+        Worker(
+            identity: .current(tag: tag), jobs: database.jobs, runner: try jobRunner(database: database, registry: registry), settings: try workerSettings(),
+            logger: logger
+        )
+    }
+
+    func scheduler(database: SQLiteDatabase, registry: AccountRegistry) -> JobScheduler {
+        JobScheduler(campaigns: database.campaigns, ledger: database.deliveries, jobs: database.jobs, registry: registry)
+    }
+
     private static let bootstrap: Void = {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
     }()

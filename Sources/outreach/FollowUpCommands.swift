@@ -12,6 +12,14 @@ extension Outreach {
         @Flag(help: "Follow up even where you wrote to the prospect yourself in the thread (a reminder). Replies, bounces and complaints still stop it.")
         var force = false
         @Option(help: "Only rows of this variant.") var variant: String?
+        @Flag(
+            help: """
+                Count a reply from another address at the prospect's domain (a colleague answering for them) as the \
+                prospect's reply. Never at free-mail domains (gmail.com, outlook.com, yahoo.*, gmx.*, qq.com, …), \
+                where a shared domain says nothing about working together.
+                """
+        )
+        var domainReplies = false
         @Flag(name: .customLong("no-sync"), help: "Decide from the index as it is, without syncing the account first.") var noSync = false
 
         func validate() throws {
@@ -20,16 +28,11 @@ extension Outreach {
     }
 
     /// Brings the campaign account's index up to date, so decisions are at most minutes stale.
-    /// - Returns: a refresher that keeps it so during a long round.
-    @discardableResult
-    static func syncBeforePlanning(
-        _ campaign: Campaign, database: SQLiteDatabase, registry: AccountRegistry, context: CommandContext
-    ) async throws -> SyncRefresher? {
-        guard let account = try await registry.account(id: campaign.accountID) else { return nil }
+    static func syncBeforePlanning(_ campaign: Campaign, database: SQLiteDatabase, registry: AccountRegistry, context: CommandContext) async throws {
+        guard let account = try await registry.account(id: campaign.accountID) else { return }
         let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: context.logger)
         let report = try await sync.run(account: account)
         FileHandle.standardError.write(Data("Synced \(account.email): \(report.newMessages) new messages.\n".utf8))
-        return SyncRefresher(sync: sync, account: account)
     }
 
     struct Plan: AsyncParsableCommand {
@@ -42,38 +45,27 @@ extension Outreach {
         @OptionGroup var options: FollowUpOptions
         @Flag(help: "Print JSON.") var json = false
 
-        struct Row: Encodable {
-            let row: Int
-            let email: String
-            let decision: String
-            let reason: String
-        }
-
         func run() async throws {
             let context = try CommandContext(global)
             let database = try context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let campaign = try await CampaignLookup.campaign(named: options.name, in: database)
             if !options.noSync { try await Outreach.syncBeforePlanning(campaign, database: database, registry: registry, context: context) }
-            let planner = try await FollowUpRound(campaign: campaign, round: options.round, force: options.force, index: database.threads, ledger: database.deliveries)
-            var rows: [Row] = []
-            try await database.campaigns.forEachProspect(campaignID: campaign.id!) { prospect in
-                if let variant = options.variant, prospect.variant?.caseInsensitiveCompare(variant) != .orderedSame { return }
-                let decision = try await planner.decide(prospect).decision
-                rows.append(Row(row: prospect.row, email: prospect.email.description, decision: decision.verdict.rawValue, reason: decision.reason))
-            }
-            let sends = rows.filter { $0.decision == "send" }.count
+            let plan = try await FollowUpPlan.make(
+                campaign: campaign, round: options.round, force: options.force, variant: options.variant, countDomainReplies: options.domainReplies,
+                campaigns: database.campaigns, index: database.threads, ledger: database.deliveries
+            )
             if json {
                 struct Output: Encodable {
                     let round: Int
                     let send: Int
                     let skip: Int
-                    let rows: [Row]
+                    let rows: [FollowUpPlan.Row]
                 }
-                return try printJSON(Output(round: options.round, send: sends, skip: rows.count - sends, rows: rows))
+                return try printJSON(Output(round: options.round, send: plan.sendCount, skip: plan.skipCount, rows: plan.rows))
             }
-            for row in rows { print("row \(row.row) \(row.email): \(row.decision): \(row.reason)") }
-            print("Round \(options.round) of \(campaign.name): \(sends) to send, \(rows.count - sends) to skip.")
+            for row in plan.rows { print("row \(row.row) \(row.email): \(row.decision): \(row.reason)") }
+            print("Round \(options.round) of \(campaign.name): \(plan.sendCount) to send, \(plan.skipCount) to skip.")
         }
     }
 
@@ -92,39 +84,42 @@ extension Outreach {
         @OptionGroup var options: FollowUpOptions
         @Option(help: ArgumentHelp("The template file; an empty Subject: means \"Re: \" + the original subject.", valueName: "file")) var template: String
         @Option(help: "Which rows to send or draft.") var mode: RoundMode = .sendAll
-        @Flag(help: "Show what would be sent; send and record nothing.") var dryRun = false
-        @Flag(help: "Follow the round to its end (rounds run in the foreground for now, so this is the default).") var wait = false
+        @Flag(help: "Show what would be sent; send and record nothing (no job is created).") var dryRun = false
+        @OptionGroup var timing: JobTimingOptions
 
         func run() async throws {
             let context = try CommandContext(global)
             let database = try context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let campaign = try await CampaignLookup.campaign(named: options.name, in: database)
-            let compiled = try TemplateFile.load(template)
+            let (compiled, text) = try TemplateFile.read(template)
             let issues = compiled.lint(knownKeys: campaign.columnKeys).filter { !($0.kind == .emptySubject) }
             for issue in issues { FileHandle.standardError.write(Data("\(template): \(issue)\n".utf8)) }
             if issues.contains(where: { $0.severity == .error }) {
                 throw ValidationError("\(template) has errors (listed above); fix them first — nothing was sent")
             }
-            let refresher = options.noSync ? nil : try await Outreach.syncBeforePlanning(campaign, database: database, registry: registry, context: context)
-            let planner = try await FollowUpRound(campaign: campaign, round: options.round, force: options.force, index: database.threads, ledger: database.deliveries)
-            let render = TemplateFile.renderer(compiled)
+            guard dryRun else {
+                // The job syncs the account right before it plans, whenever it starts.
+                let spec = Job.Spec(
+                    mode: mode, variant: options.variant, force: options.force, domainReplies: options.domainReplies, template: text, templateName: template
+                )
+                return try await JobLaunch.launch(
+                    campaign: campaign, round: options.round, spec: spec, timing: timing, context: context, database: database, registry: registry
+                )
+            }
+            if !options.noSync { try await Outreach.syncBeforePlanning(campaign, database: database, registry: registry, context: context) }
+            let planner = try await FollowUpRound(
+                campaign: campaign, round: options.round, force: options.force, index: database.threads, ledger: database.deliveries,
+                countDomainReplies: options.domainReplies
+            )
+            let render = RenderedRow.renderer(compiled)
             let mode = mode
             let runner = RoundRunner(campaigns: database.campaigns, ledger: database.deliveries, registry: registry, logger: context.logger)
             let summary = try await runner.run(
-                campaign: campaign, round: options.round, options: .init(variant: options.variant, dryRun: dryRun),
-                plan: { prospect in
-                    // A long, paced round re-syncs every few minutes: a reply that arrives mid-round still stops the next message.
-                    try await refresher?.refreshIfDue()
-                    return try await planner.plan(prospect, mode: mode, render: render)
-                }, report: { event in print(event.description) }
+                campaign: campaign, round: options.round, options: .init(variant: options.variant, dryRun: true),
+                plan: { prospect in try await planner.plan(prospect, mode: mode, render: render) }, report: { event in print(event.description) }
             )
-            print("\(dryRun ? "Dry run" : "Round \(options.round)") of \(campaign.name): \(summary.line).")
-            if let reason = summary.stoppedBecause {
-                FileHandle.standardError.write(Data("The round stopped: \(reason)\nRun the same command again once that is fixed; rows already sent are not sent twice.\n".utf8))
-                throw ExitCode.failure
-            }
-            if summary.failed > 0 { throw ExitCode.failure }
+            print("Dry run of round \(options.round) of \(campaign.name): \(summary.line).")
         }
     }
 }

@@ -12,10 +12,12 @@ extension Outreach {
         static let configuration = CommandConfiguration(
             abstract: "Round 1: send (or draft) the first email to the campaign's prospects.",
             discussion: """
-                MODE decides each row by its select column: send-all, send-selected, draft-all, draft-selected, or \
-                draft-selected-send-rest. Drafts go to the account's Drafts folder. Rows already sent or drafted in \
-                round 1 are never touched again, so running the same command twice sends nothing new. Rows whose \
-                placeholders have no value (and no {name|fallback}) are held, never sent with a blank.
+                Creates a job (now, or --at a time) that a worker runs; --wait follows it here and runs it in this \
+                process if no worker does. MODE decides each row by its select column: send-all, send-selected, \
+                draft-all, draft-selected, or draft-selected-send-rest. Drafts go to the account's Drafts folder. Rows \
+                already sent or drafted in round 1 are never touched again, so running the same command twice sends \
+                nothing new. Rows whose placeholders have no value (and no {name|fallback}) are held, never sent with \
+                a blank.
                 """
         )
 
@@ -24,15 +26,15 @@ extension Outreach {
         @Option(help: ArgumentHelp("The template file: a Subject: line, a blank line, then the body.", valueName: "file")) var template: String
         @Option(help: "Which rows to send or draft.") var mode: RoundMode = .sendAll
         @Option(help: "Only rows of this variant (A/B tests).") var variant: String?
-        @Flag(help: "Show what would be sent; send and record nothing.") var dryRun = false
-        @Flag(help: "Follow the round to its end (rounds run in the foreground for now, so this is the default).") var wait = false
+        @Flag(help: "Show what would be sent; send and record nothing (no job is created).") var dryRun = false
+        @OptionGroup var timing: JobTimingOptions
 
         func run() async throws {
             let context = try CommandContext(global)
             let database = try context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let campaign = try await CampaignLookup.campaign(named: name, in: database)
-            let compiled = try TemplateFile.load(template)
+            let (compiled, text) = try TemplateFile.read(template)
             guard compiled.hasSubject else { throw ValidationError("\(template): round 1 needs a subject; the first line must be `Subject: …`") }
             let issues = compiled.lint(knownKeys: campaign.columnKeys)
             for issue in issues { FileHandle.standardError.write(Data("\(template): \(issue)\n".utf8)) }
@@ -40,21 +42,21 @@ extension Outreach {
             if issues.contains(where: { $0.severity == .error }) {
                 throw ValidationError("\(template) has errors (listed above); fix them first — nothing was sent")
             }
-
+            guard dryRun else {
+                let spec = Job.Spec(mode: mode, variant: variant, template: text, templateName: template)
+                return try await JobLaunch.launch(
+                    campaign: campaign, round: FirstRound.round, spec: spec, timing: timing, context: context, database: database, registry: registry
+                )
+            }
             let runner = RoundRunner(campaigns: database.campaigns, ledger: database.deliveries, registry: registry, logger: context.logger)
-            let render = TemplateFile.renderer(compiled)
+            let render = RenderedRow.renderer(compiled)
             let mode = mode
             let summary = try await runner.run(
-                campaign: campaign, round: FirstRound.round, options: .init(variant: variant, dryRun: dryRun),
+                campaign: campaign, round: FirstRound.round, options: .init(variant: variant, dryRun: true),
                 plan: { prospect in FirstRound.plan(prospect, mode: mode, render: render) }, report: { event in print(event.description) }
             )
             if summary.total == 0, let variant { print("No rows of variant \(variant) in \(campaign.name).") }
-            print("\(dryRun ? "Dry run" : "Round 1") of \(campaign.name): \(summary.line).")
-            if let reason = summary.stoppedBecause {
-                FileHandle.standardError.write(Data("The round stopped: \(reason)\nRun the same command again once that is fixed; rows already sent are not sent twice.\n".utf8))
-                throw ExitCode.failure
-            }
-            if summary.failed > 0 { throw ExitCode.failure }
+            print("Dry run of \(campaign.name): \(summary.line).")
         }
     }
 
@@ -85,7 +87,7 @@ extension Outreach {
                 throw ValidationError(row.map { "\(campaign.name) has no row \($0)" } ?? "\(campaign.name) has no prospect \(email ?? "")")
             }
             guard let account = try await registry.account(id: campaign.accountID) else { throw ValidationError("the campaign's account is gone") }
-            switch TemplateFile.renderer(compiled)(prospect) {
+            switch RenderedRow.renderer(compiled)(prospect) {
             case .message(let subject, let text, let html):
                 let message = RoundRunner.message(to: prospect, from: account, subject: subject, text: text, html: html)
                 print(try message.rendered(), terminator: "")

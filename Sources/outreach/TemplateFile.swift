@@ -5,26 +5,16 @@ import OutreachEngine
 
 /// Loading a template file for a command, with errors that say which file and what is wrong.
 enum TemplateFile {
-    static func load(_ path: String) throws -> EmailTemplate {
+    /// The compiled template and the file's text (a job keeps the text, so editing the file later changes nothing).
+    static func read(_ path: String) throws -> (template: EmailTemplate, text: String) {
         guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the template file \(path)") }
+        let text = String(decoding: data, as: UTF8.self)
         do {
-            return try EmailTemplate(parsing: String(decoding: data, as: UTF8.self))
+            return (try EmailTemplate(parsing: text), text)
         } catch {
             throw ValidationError("\(path): \(error)")
         }
     }
 
-    /// Adapts the template's outcome for the round runner.
-    static func renderer(_ template: EmailTemplate) -> @Sendable (Prospect) -> RenderedRow {
-        { prospect in
-            switch template.render(values: prospect.fields) {
-            case .rendered(let email):
-                return .message(subject: email.subject ?? "", text: email.text, html: email.html)
-            case .needsData(let missing):
-                return .needsData(missing: missing)
-            case .unsafeHeader(let field, let key):
-                return .unsafe(reason: "the value of {\(key)} would put a line break into the \(field) header")
-            }
-        }
-    }
+    static func load(_ path: String) throws -> EmailTemplate { try read(path).template }
 }

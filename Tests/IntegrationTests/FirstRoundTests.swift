@@ -80,7 +80,7 @@ struct FirstRoundTests {
         #expect(preview.stdout.contains("Subject: =?UTF-8?B?"), "\(preview.stdout)")
         #expect(preview.stdout.contains("From: Sam Sender <sales@example.test>"))
 
-        let roundA = try cli.run(["send", "Q4 Leads", "--template", template, "--mode", "send-selected", "--variant", "A"])
+        let roundA = try cli.run(["send", "Q4 Leads", "--template", template, "--mode", "send-selected", "--variant", "A", "--wait"])
         #expect(roundA.status == 0, "\(roundA.output)")
         let roundB = try cli.run(["send", "Q4 Leads", "--template", template, "--mode", "draft-selected-send-rest", "--variant", "B", "--wait"])
         #expect(roundB.status == 0, "\(roundB.output)")
@@ -123,8 +123,8 @@ struct FirstRoundTests {
         #expect(Set(drafts.compactMap(\.to)).count == draftCount)
 
         // Again, both rounds: nothing new goes out.
-        let againA = try cli.run(["send", "Q4 Leads", "--template", template, "--mode", "send-selected", "--variant", "A"])
-        let againB = try cli.run(["send", "Q4 Leads", "--template", template, "--mode", "draft-selected-send-rest", "--variant", "B"])
+        let againA = try cli.run(["send", "Q4 Leads", "--template", template, "--mode", "send-selected", "--variant", "A", "--wait"])
+        let againB = try cli.run(["send", "Q4 Leads", "--template", template, "--mode", "draft-selected-send-rest", "--variant", "B", "--wait"])
         #expect(againA.stdout.contains(" 0 sent") && againB.stdout.contains(" 0 sent") && againB.stdout.contains(" 0 drafted"), "\(againA.output)\n\(againB.output)")
         let after = try servers.mailboxes(of: [sender.email] + Self.people.map(\.email))
         #expect(Self.people.map { after[$0.email]?["INBOX"]?.count ?? 0 }.reduce(0, +) == sentCount)

@@ -19,7 +19,7 @@ struct SyncTests {
         try csv.write(toFile: cli.directory + "/l.csv", atomically: true, encoding: .utf8)
         try "Subject: Hello {first}\n\nHi {first}.\n".write(toFile: cli.directory + "/t.md", atomically: true, encoding: .utf8)
         try #require(cli.run(["campaign", "import", "T", cli.directory + "/l.csv", "--account", sender.email]).status == 0)
-        try #require(cli.run(["send", "T", "--template", cli.directory + "/t.md"]).status == 0)
+        try #require(cli.run(["send", "T", "--template", cli.directory + "/t.md", "--wait"]).status == 0)
 
         let database = try SQLiteDatabase(path: cli.databasePath, create: false)
         let campaign = try #require(try await database.campaigns.campaign(named: "T"))

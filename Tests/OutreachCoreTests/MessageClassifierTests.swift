@@ -60,6 +60,10 @@ struct MessageClassifierTests {
             """
         #expect(MessageClassifier.classify(facts(subject: "Re: Undeliverable: Quick question") { $0.body = self.body(text) }) == .human)
         #expect(MessageClassifier.classify(facts(subject: "RE: Out of office until Monday") { $0.body = self.body(text) }) == .human)
+        // The prefixes of ReplySubject, behind a gateway's tag, in French typography or with a full-width colon.
+        #expect(MessageClassifier.classify(facts(subject: "[EXT] AW: Unzustellbar: Quick question") { $0.body = self.body(text) }) == .human)
+        #expect(MessageClassifier.classify(facts(subject: "TR : Non remis : Quick question") { $0.body = self.body(text) }) == .human)
+        #expect(MessageClassifier.classify(facts(subject: "回复：Undeliverable: Quick question") { $0.body = self.body(text) }) == .human)
     }
 
     @Test("quoted text does not make a reply automatic")

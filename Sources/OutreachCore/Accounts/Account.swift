@@ -14,12 +14,21 @@ public struct Account: Sendable, Hashable, Codable {
     /// Append a copy of each sent message to the Sent folder. Off for providers that file it themselves (Gmail's SMTP).
     public var copyToSent: Bool
     public var pacing: Pacing
+    /// The guard window: no job of this account may start within this many seconds of another one's start or
+    /// projected end. 0 turns it off.
+    public var guardSeconds: Double
     public var origin: Origin
+
+    /// Two hours, as the seed's deliverability rule has it.
+    public static let defaultGuardSeconds: Double = 2 * 3600
+
+    /// The daily cap in force: the account's own, else its provider's default.
+    public var dailyCap: DailyCap { pacing.dailyCap.map(DailyCap.init(limit:)) ?? DailyCap.default(smtpHost: smtp.host) }
 
     public init(
         id: Int64? = nil, email: EmailAddress, displayName: String? = nil, username: String? = nil,
         smtp: ServerEndpoint, imap: ServerEndpoint, trust: TLSTrust = TLSTrust(), copyToSent: Bool? = nil,
-        pacing: Pacing = .default, origin: Origin = .database
+        pacing: Pacing = .default, guardSeconds: Double = Account.defaultGuardSeconds, origin: Origin = .database
     ) {
         self.id = id
         self.email = email
@@ -30,6 +39,7 @@ public struct Account: Sendable, Hashable, Codable {
         self.trust = trust
         self.copyToSent = copyToSent ?? !Self.providerFilesSentMail(smtpHost: smtp.host)
         self.pacing = pacing
+        self.guardSeconds = max(0, guardSeconds)
         self.origin = origin
     }
 

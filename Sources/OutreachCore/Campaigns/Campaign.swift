@@ -21,14 +21,19 @@ public struct Campaign: Sendable, Hashable, Codable {
     public var columns: [Column]
     public var sourceFile: String
     public var createdAt: Date
+    /// The web user who imported it; nil for the CLI's campaigns, which only admins see in the web UI.
+    public var ownerID: Int64?
 
-    public init(id: Int64? = nil, name: String, accountID: Int64, columns: [Column], sourceFile: String, createdAt: Date = Date()) {
+    public init(
+        id: Int64? = nil, name: String, accountID: Int64, columns: [Column], sourceFile: String, createdAt: Date = Date(), ownerID: Int64? = nil
+    ) {
         self.id = id
         self.name = name
         self.accountID = accountID
         self.columns = columns
         self.sourceFile = sourceFile
         self.createdAt = createdAt
+        self.ownerID = ownerID
     }
 
     public var columnKeys: Set<ColumnKey> { Set(columns.map(\.key)) }

@@ -33,10 +33,17 @@ public struct Delivery: Sendable, Hashable, Codable {
     public var replyText: String?
     public var updatedAt: Date
     public var sentAt: Date?
+    /// The job that last worked on the row.
+    public var jobID: Int64?
+    /// Times the server answered "try again later" (4xx) for this row.
+    public var attempts: Int
+    /// After a temporary failure: not before this time.
+    public var retryAt: Date?
 
     public init(
         id: Int64? = nil, prospectID: Int64, round: Int, state: State, action: RoundMode.Action, messageID: String? = nil, threadKey: String? = nil,
-        replyCode: Int? = nil, replyText: String? = nil, updatedAt: Date = Date(), sentAt: Date? = nil
+        replyCode: Int? = nil, replyText: String? = nil, updatedAt: Date = Date(), sentAt: Date? = nil, jobID: Int64? = nil, attempts: Int = 0,
+        retryAt: Date? = nil
     ) {
         self.id = id
         self.prospectID = prospectID
@@ -49,5 +56,8 @@ public struct Delivery: Sendable, Hashable, Codable {
         self.replyText = replyText
         self.updatedAt = updatedAt
         self.sentAt = sentAt
+        self.jobID = jobID
+        self.attempts = attempts
+        self.retryAt = retryAt
     }
 }

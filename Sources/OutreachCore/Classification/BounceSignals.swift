@@ -60,23 +60,16 @@ enum BounceSignals {
         "配信できません", "配送できません", "送信できません", "配信エラー", "エラー通知", "退信", "无法投递", "未能送达",
     ]
 
-    /// Reply and forward prefixes, lowercased, that make a subject a person's.
-    static let replyPrefixes: [String] = [
-        "re:", "re :", "fw:", "fwd:", "fw :", "aw:", "wg:", "tr:", "sv:", "vs:", "antw:", "r:", "rif:", "res:", "enc:",
-        "回复:", "答复:", "転送:", "返信:",
-    ]
-
+    /// A subject with a reply or forward prefix (``ReplySubject``) is a person's, whatever it says after it.
     static func isBounceSubject(_ subject: String?) -> Bool {
-        guard let subject else { return false }
-        let lower = subject.trimmingASCIIWhitespace().lowercased()
-        if replyPrefixes.contains(where: lower.hasPrefix) { return false }
-        return lower.containsAnyPhrase(subjectPhrases)
+        guard let subject, !ReplySubject.isReplyOrForward(subject) else { return false }
+        return subject.lowercased().containsAnyPhrase(subjectPhrases)
     }
 
     /// Subjects of feedback-loop reports that are not ARF (Microsoft JMRP: "complaint about message from <IP>").
     static func isComplaintSubject(_ subject: String?) -> Bool {
-        guard let lower = subject?.lowercased(), !replyPrefixes.contains(where: lower.hasPrefix) else { return false }
-        return lower.containsAnyPhrase(["complaint about message from", "abuse report", "feedback report", "feedback loop", "spam report"])
+        guard let subject, !ReplySubject.isReplyOrForward(subject) else { return false }
+        return subject.lowercased().containsAnyPhrase(["complaint about message from", "abuse report", "feedback report", "feedback loop", "spam report"])
     }
 
     /// Sentences MTAs write in bounce notices (Postfix, Exim, qmail, Sendmail, Exchange, Gmail, Domino, …),

@@ -4,8 +4,10 @@ import Foundation
 ///
 /// In order: a hard bounce or a complaint stops the sequence; a human reply from the prospect stops it (matched by
 /// threading headers, or — for clients that drop them — by address, base subject and date, with lower confidence);
-/// a message the sender wrote in the thread outside the rounds (a manual reply) stops it unless `force` is on, in
-/// which case the follow-up goes out as a reminder; auto-replies and soft bounces do not stop it.
+/// when the operator counts domain replies, so does a human reply from another address at the prospect's domain (a
+/// colleague answering for them), except at free-mail providers; a message the sender wrote in the thread outside
+/// the rounds (a manual reply) stops it unless `force` is on, in which case the follow-up goes out as a reminder;
+/// auto-replies and soft bounces do not stop it.
 public struct FollowUpDecision: Sendable, Equatable {
     public enum Verdict: String, Sendable { case send, skip }
 
@@ -31,12 +33,13 @@ public struct FollowUpDecision: Sendable, Equatable {
         public var thread: [IndexedMessage]
         /// Bounces and complaints that name this prospect or one of our round messages, wherever they were filed.
         public var bounces: [IndexedMessage]
-        /// Messages from the prospect's address after round 1 that are not in the thread (for the subject fallback).
-        public var unthreadedFromProspect: [IndexedMessage]
+        /// Messages after round 1 that are not in the thread, for the subject fallback: from the prospect's address,
+        /// and — where domain replies count — from other addresses at its domain.
+        public var unthreaded: [IndexedMessage]
 
         public init(
             prospect: EmailAddress, roundMessageIDs: [String], firstSentAt: Date?, firstSubject: String?, thread: [IndexedMessage],
-            bounces: [IndexedMessage] = [], unthreadedFromProspect: [IndexedMessage] = []
+            bounces: [IndexedMessage] = [], unthreaded: [IndexedMessage] = []
         ) {
             self.prospect = prospect
             self.roundMessageIDs = roundMessageIDs
@@ -44,11 +47,13 @@ public struct FollowUpDecision: Sendable, Equatable {
             self.firstSubject = firstSubject
             self.thread = thread
             self.bounces = bounces
-            self.unthreadedFromProspect = unthreadedFromProspect
+            self.unthreaded = unthreaded
         }
     }
 
-    public static func decide(_ evidence: Evidence, force: Bool) -> FollowUpDecision {
+    /// - Parameter countDomainReplies: whether a reply from another address at the prospect's domain counts as theirs
+    ///   (never at a free-mail domain, see ``countsDomainReplies(for:)``).
+    public static func decide(_ evidence: Evidence, force: Bool, countDomainReplies: Bool = false) -> FollowUpDecision {
         let prospect = evidence.prospect.normalized
         let ours = Set(evidence.roundMessageIDs)
 
@@ -56,18 +61,31 @@ public struct FollowUpDecision: Sendable, Equatable {
             return .init(verdict: .skip, reason: "complained (spam report \(day(complaint.date)))")
         }
         if let bounce = evidence.bounces.first(where: { $0.classification == "bounce_hard" }) {
-            return .init(verdict: .skip, reason: "bounced \(day(bounce.date))\(bounce.failedRecipient.map { " for \($0)" } ?? "")")
+            // A report may name several recipients; the prospect's address is the one that matters here.
+            let named = bounce.failedRecipients.contains(prospect) ? [prospect] : bounce.failedRecipients
+            return .init(verdict: .skip, reason: "bounced \(day(bounce.date))\(named.isEmpty ? "" : " for " + named.joined(separator: ", "))")
         }
         let fromProspect = evidence.thread.filter { $0.direction == .theirs && $0.from?.normalized == prospect }
-        if let reply = fromProspect.first(where: { isHuman($0) }) {
+        if let reply = fromProspect.first(where: isHuman) {
             return .init(verdict: .skip, reason: "replied \(day(reply.date)) from \(prospect)")
         }
-        if let subject = evidence.firstSubject.map(baseSubject), let since = evidence.firstSentAt,
-            let reply = evidence.unthreadedFromProspect.first(where: {
-                isHuman($0) && ($0.date ?? .distantPast) >= since && $0.subject.map(baseSubject) == subject
-            })
-        {
+        if let reply = matchedBySubject(evidence.unthreaded.filter { $0.from?.normalized == prospect }, evidence) {
             return .init(verdict: .skip, reason: "replied \(day(reply.date)) from \(prospect) (matched by subject: the reply had no threading headers)")
+        }
+        if countDomainReplies, countsDomainReplies(for: evidence.prospect) {
+            let domain = evidence.prospect.domain.lowercased()
+            let fromColleague = { (message: IndexedMessage) in
+                message.direction == .theirs && message.from.map { $0.domain.lowercased() == domain && $0.normalized != prospect } == true
+            }
+            if let reply = evidence.thread.first(where: { fromColleague($0) && isHuman($0) }), let from = reply.from?.normalized {
+                return .init(verdict: .skip, reason: "replied \(day(reply.date)) from \(from) (same domain as the prospect)")
+            }
+            if let reply = matchedBySubject(evidence.unthreaded.filter(fromColleague), evidence), let from = reply.from?.normalized {
+                return .init(
+                    verdict: .skip,
+                    reason: "replied \(day(reply.date)) from \(from) (same domain as the prospect; matched by subject: the reply had no threading headers)"
+                )
+            }
         }
         if let manual = evidence.thread.first(where: { $0.direction == .ours && !ours.contains($0.messageID) }) {
             if force { return .init(verdict: .send, reason: "reminder: you wrote on \(day(manual.date)), force is on") }
@@ -82,27 +100,20 @@ public struct FollowUpDecision: Sendable, Equatable {
         return .init(verdict: .send, reason: "no reply")
     }
 
+    /// Whether a reply from the prospect's domain can stand for theirs: not at a free-mail provider, where sharing a
+    /// domain says nothing about working together.
+    public static func countsDomainReplies(for prospect: EmailAddress) -> Bool {
+        !FreeMailDomains.contains(prospect.domain)
+    }
+
     static func isHuman(_ message: IndexedMessage) -> Bool {
         message.classification == "human" || message.classification == "unclassified"
     }
 
-    /// The subject without reply and forward prefixes (Re:, Fwd:, AW:, SV:, [tags]), lowercased, spaces collapsed.
-    public static func baseSubject(_ subject: String) -> String {
-        var text = subject.trimmingCharacters(in: .whitespaces)
-        let prefixes = ["re:", "fw:", "fwd:", "aw:", "wg:", "sv:", "vs:", "antw:", "réf:", "tr:"]
-        var changed = true
-        while changed {
-            changed = false
-            let lower = text.lowercased()
-            if let prefix = prefixes.first(where: { lower.hasPrefix($0) }) {
-                text = String(text.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces)
-                changed = true
-            } else if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-                text = String(text[text.index(after: close)...]).trimmingCharacters(in: .whitespaces)
-                changed = true
-            }
-        }
-        return text.lowercased().split(separator: " ").joined(separator: " ")
+    /// The first human message since round 1 whose base subject is round 1's (``ReplySubject/base(_:)``).
+    static func matchedBySubject(_ candidates: [IndexedMessage], _ evidence: Evidence) -> IndexedMessage? {
+        guard let subject = evidence.firstSubject.map(ReplySubject.base), let since = evidence.firstSentAt else { return nil }
+        return candidates.first { isHuman($0) && ($0.date ?? .distantPast) >= since && $0.subject.map(ReplySubject.base) == subject }
     }
 
     static func day(_ date: Date?) -> String {

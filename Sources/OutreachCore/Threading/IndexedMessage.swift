@@ -22,13 +22,14 @@ public struct IndexedMessage: Sendable, Hashable {
     public var folder: String
     /// How the classifier read it: `human`, `auto_reply`, `bounce_hard`, `bounce_soft`, `complaint`.
     public var classification: String
-    /// For bounces and complaints: the recipient that failed or complained, and the Message-ID of our message.
-    public var failedRecipient: String?
+    /// For bounces and complaints: the recipients that failed (a report may name several, ours not first) or the one
+    /// that complained, lowercased; and the Message-ID of our message.
+    public var failedRecipients: [String]
     public var originalMessageID: String?
 
     public init(
         messageID: String, inReplyTo: [String] = [], references: [String] = [], from: EmailAddress?, to: [EmailAddress] = [], subject: String?,
-        date: Date?, direction: Direction, folder: String, classification: String = "human", failedRecipient: String? = nil,
+        date: Date?, direction: Direction, folder: String, classification: String = "human", failedRecipients: [String] = [],
         originalMessageID: String? = nil
     ) {
         self.messageID = messageID
@@ -41,7 +42,7 @@ public struct IndexedMessage: Sendable, Hashable {
         self.direction = direction
         self.folder = folder
         self.classification = classification
-        self.failedRecipient = failedRecipient
+        self.failedRecipients = failedRecipients
         self.originalMessageID = originalMessageID
     }
 

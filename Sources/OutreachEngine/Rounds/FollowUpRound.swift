@@ -7,11 +7,13 @@ import OutreachStore
 public struct FollowUpRound: Sendable {
     public let round: Int
     public let force: Bool
+    /// Whether a reply from another address at the prospect's domain (a colleague) counts as the prospect's.
+    public let countDomainReplies: Bool
     let campaign: Campaign
     let index: any ThreadIndex
     /// Ledger rows of the campaign's earlier rounds, by prospect and round.
     let history: [Int64: [Int: Delivery]]
-    /// The account's bounces and complaints, by failed recipient and by the original Message-ID they cite.
+    /// The account's bounces and complaints, by each failed recipient and by the original Message-ID they cite.
     let bouncesByRecipient: [String: [IndexedMessage]]
     let bouncesByOriginal: [String: [IndexedMessage]]
 
@@ -26,11 +28,16 @@ public struct FollowUpRound: Sendable {
         public let originalSubject: String?
     }
 
-    public init(campaign: Campaign, round: Int, force: Bool, index: any ThreadIndex, ledger: any DeliveryLedger) async throws {
+    /// - Parameter countDomainReplies: count a human reply from another address at the prospect's domain as theirs
+    ///   (`--domain-replies`; never at free-mail domains).
+    public init(
+        campaign: Campaign, round: Int, force: Bool, index: any ThreadIndex, ledger: any DeliveryLedger, countDomainReplies: Bool = false
+    ) async throws {
         precondition(round >= 2, "follow-ups are rounds 2 and later")
         self.campaign = campaign
         self.round = round
         self.force = force
+        self.countDomainReplies = countDomainReplies
         self.index = index
         var history: [Int64: [Int: Delivery]] = [:]
         for delivery in try await ledger.deliveries(campaignID: campaign.id ?? 0) where delivery.round < round {
@@ -40,7 +47,7 @@ public struct FollowUpRound: Sendable {
         var byRecipient: [String: [IndexedMessage]] = [:]
         var byOriginal: [String: [IndexedMessage]] = [:]
         for bounce in try await index.bouncesAndComplaints(accountID: campaign.accountID) {
-            if let recipient = bounce.failedRecipient { byRecipient[recipient.lowercased(), default: []].append(bounce) }
+            for recipient in Set(bounce.failedRecipients.map { $0.lowercased() }) { byRecipient[recipient, default: []].append(bounce) }
             if let original = bounce.originalMessageID { byOriginal[original, default: []].append(bounce) }
         }
         self.bouncesByRecipient = byRecipient
@@ -57,7 +64,9 @@ public struct FollowUpRound: Sendable {
         let sent = rounds.keys.sorted().compactMap { rounds[$0] }.filter { $0.state == .sent }
         let ourIDs = sent.compactMap(\.messageID)
         let evidenceRead = try await index.followUpEvidence(
-            root: root, sender: prospect.email.normalized, since: first.sentAt ?? first.updatedAt, accountID: campaign.accountID
+            root: root, sender: prospect.email.normalized,
+            sameDomain: countDomainReplies && FollowUpDecision.countsDomainReplies(for: prospect.email),
+            since: first.sentAt ?? first.updatedAt, accountID: campaign.accountID
         )
         let thread = evidenceRead.thread
         var bounces = bouncesByRecipient[prospect.email.normalized] ?? []
@@ -67,7 +76,7 @@ public struct FollowUpRound: Sendable {
         let originalSubject = thread.first { $0.messageID == root }?.subject
         let evidence = FollowUpDecision.Evidence(
             prospect: prospect.email, roundMessageIDs: ourIDs, firstSentAt: first.sentAt, firstSubject: originalSubject, thread: thread,
-            bounces: bounces, unthreadedFromProspect: unthreaded
+            bounces: bounces, unthreaded: unthreaded
         )
         // The follow-up answers the newest message we wrote in the thread and carries the chain of ours before it.
         let oursInThread = thread.filter { $0.direction == .ours }.map(\.messageID)
@@ -76,7 +85,8 @@ public struct FollowUpRound: Sendable {
         let last = thread.last { $0.direction == .ours }?.messageID ?? ourIDs.last ?? root
         if let position = chain.firstIndex(of: last) { chain = Array(chain[...position]) }
         return RowDecision(
-            decision: FollowUpDecision.decide(evidence, force: force), root: root, inReplyTo: last, references: chain, originalSubject: originalSubject
+            decision: FollowUpDecision.decide(evidence, force: force, countDomainReplies: countDomainReplies), root: root, inReplyTo: last,
+            references: chain, originalSubject: originalSubject
         )
     }
 

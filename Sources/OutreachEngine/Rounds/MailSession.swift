@@ -18,7 +18,9 @@ actor MailSession {
         self.logger = logger
     }
 
-    func send(_ message: [UInt8], from sender: EmailAddress, to recipient: EmailAddress) async throws(TransportError) -> SMTPReply {
+    func send(
+        _ message: [UInt8], from sender: EmailAddress, to recipient: EmailAddress, beforeFinalDot: (@Sendable () -> Bool)? = nil
+    ) async throws(TransportError) -> SMTPReply {
         let connection: SMTPConnection
         if let smtp {
             connection = smtp
@@ -26,7 +28,7 @@ actor MailSession {
             connection = SMTPConnection(endpoint: account.smtp, username: account.username, password: password, trust: account.trust, logger: logger)
             smtp = connection
         }
-        return try await connection.send(from: sender, to: [recipient], message: message)
+        return try await connection.send(from: sender, to: [recipient], message: message, beforeFinalDot: beforeFinalDot)
     }
 
     /// Appends a sent message to Sent when the account wants that. Returns the problem instead of throwing: the
@@ -52,6 +54,15 @@ actor MailSession {
             throw TransportError(.protocolFailure, server: account.imap.label, detail: "no \(use.title) folder found (neither marked \\\(use.title) nor named like one)")
         }
         try await connection.append(message, to: folder.name, flags: flags)
+    }
+
+    /// Whether a message with this Message-ID is in the account's Sent folder (reconciling an unknown outcome).
+    /// - Returns: nil when the account keeps no Sent folder we can find.
+    func sentFolderHolds(messageID: String) async throws(TransportError) -> Bool? {
+        let connection = try await imapConnection()
+        if folders == nil { folders = try await connection.listMailboxes() }
+        guard let sent = folders?.mailbox(for: .sent) else { return nil }
+        return try await connection.uidSearch(in: sent.name, header: "Message-ID", contains: "<\(messageID)>").isEmpty == false
     }
 
     private func imapConnection() async throws(TransportError) -> IMAPConnection {

@@ -8,3 +8,19 @@ public enum RenderedRow: Sendable {
     /// A value would have put a line break into a header.
     case unsafe(reason: String)
 }
+
+extension RenderedRow {
+    /// Adapts a template's outcome for the round runner.
+    public static func renderer(_ template: EmailTemplate) -> @Sendable (Prospect) -> RenderedRow {
+        { prospect in
+            switch template.render(values: prospect.fields) {
+            case .rendered(let email):
+                return .message(subject: email.subject ?? "", text: email.text, html: email.html)
+            case .needsData(let missing):
+                return .needsData(missing: missing)
+            case .unsafeHeader(let field, let key):
+                return .unsafe(reason: "the value of {\(key)} would put a line break into the \(field) header")
+            }
+        }
+    }
+}

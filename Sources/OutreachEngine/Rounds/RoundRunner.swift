@@ -19,11 +19,42 @@ public struct RoundRunner: Sendable {
         public var variant: String?
         /// Plan and report, but record and send nothing.
         public var dryRun: Bool
+        /// The job this pass belongs to: rows it already finished are counted, not touched again.
+        public var jobID: Int64?
+        /// How long a row waits after a "try again later" (4xx) reply.
+        public var backoff: RetryBackoff
 
-        public init(variant: String? = nil, dryRun: Bool = false) {
+        public init(variant: String? = nil, dryRun: Bool = false, jobID: Int64? = nil, backoff: RetryBackoff = .smtpTemporary) {
             self.variant = variant
             self.dryRun = dryRun
+            self.jobID = jobID
+            self.backoff = backoff
         }
+    }
+
+    /// What a job wants to say before each message goes out.
+    public enum Gate: Sendable {
+        case proceed
+        case stop(RoundStop)
+    }
+
+    /// The job's hooks into a pass; a foreground run (dry run, tests) uses ``Hooks/none``.
+    public struct Hooks: Sendable {
+        /// Called right before each message is sent or drafted (after the pause): may wait (daily cap, sending
+        /// window) or stop the pass (pause, cancel, lost lease).
+        public var beforeDelivery: @Sendable (RoundMode.Action, RoundSummary) async throws -> Gate
+        /// Called on the SMTP connection's thread right before the final dot; false withdraws the message.
+        public var mayHandOver: @Sendable () -> Bool
+
+        public init(
+            beforeDelivery: @escaping @Sendable (RoundMode.Action, RoundSummary) async throws -> Gate = { _, _ in .proceed },
+            mayHandOver: @escaping @Sendable () -> Bool = { true }
+        ) {
+            self.beforeDelivery = beforeDelivery
+            self.mayHandOver = mayHandOver
+        }
+
+        public static var none: Hooks { Hooks() }
     }
 
     /// What to do with one prospect in this round.
@@ -81,7 +112,8 @@ public struct RoundRunner: Sendable {
     /// - Parameters:
     ///   - plan: decides each row; called only for rows this round has not sent or drafted yet.
     public func run(
-        campaign: Campaign, round: Int, options: Options, plan: @Sendable (Prospect) async throws -> RowPlan, report: @Sendable (RoundEvent) -> Void
+        campaign: Campaign, round: Int, options: Options, hooks: Hooks = .none, plan: @Sendable (Prospect) async throws -> RowPlan,
+        report: @Sendable (RoundEvent) -> Void
     ) async throws -> RoundSummary {
         guard let campaignID = campaign.id else { throw StoreError.campaignNotFound(name: campaign.name) }
         guard let account = try await registry.account(id: campaign.accountID) else {
@@ -94,7 +126,8 @@ public struct RoundRunner: Sendable {
         let session = MailSession(account: account, password: password, logger: logger)
         do {
             let summary = try await run(
-                campaignID: campaignID, round: round, account: account, session: session, options: options, logger: logger, plan: plan, report: report
+                campaignID: campaignID, round: round, account: account, session: session, options: options, hooks: hooks, logger: logger, plan: plan,
+                report: report
             )
             await session.close()
             return summary
@@ -105,7 +138,7 @@ public struct RoundRunner: Sendable {
     }
 
     private func run(
-        campaignID: Int64, round: Int, account: Account, session: MailSession, options: Options, logger: Logger,
+        campaignID: Int64, round: Int, account: Account, session: MailSession, options: Options, hooks: Hooks, logger: Logger,
         plan: @Sendable (Prospect) async throws -> RowPlan, report: @Sendable (RoundEvent) -> Void
     ) async throws -> RoundSummary {
         var existing = try await ledger.deliveries(campaignID: campaignID, round: round)
@@ -126,6 +159,8 @@ public struct RoundRunner: Sendable {
                     report(RoundEvent(kind: kind, row: prospect.row, email: prospect.email.description, detail: detail))
                 }
                 let previous = existing[prospectID]
+                // Rows this job already finished (an earlier pass, or the run before a crash) count as they ended.
+                if let previous, let jobID = options.jobID, previous.jobID == jobID, summary.count(finished: previous) { continue }
                 if let previous, previous.state.isFinal {
                     summary.alreadyDone += 1
                     continue
@@ -135,16 +170,21 @@ public struct RoundRunner: Sendable {
                     event(.held, "an earlier run handed message <\(previous.messageID ?? "?")> to the server without an answer; check Sent before sending again")
                     continue
                 }
+                if let previous, previous.jobID == options.jobID, previous.state == .planned, let retryAt = previous.retryAt, retryAt > Date() {
+                    summary.deferred += 1
+                    summary.nextRetryAt = min(summary.nextRetryAt ?? retryAt, retryAt)
+                    continue
+                }
                 let composition: Composition
                 switch try await plan(prospect) {
                 case .skip(let reason):
                     summary.skipped += 1
-                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, round, .skip, .skipped, detail: reason) }
+                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, round, .skip, .skipped, detail: reason, jobID: options.jobID) }
                     event(.skipped, reason)
                     continue
                 case .hold(let reason):
                     summary.held += 1
-                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, round, .skip, .needsData, detail: reason) }
+                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, round, .skip, .needsData, detail: reason, jobID: options.jobID) }
                     event(.held, reason)
                     continue
                 case .deliver(let planned):
@@ -162,7 +202,9 @@ public struct RoundRunner: Sendable {
                 let bytes: [UInt8]
                 do { bytes = Array(try message.rendered().utf8) } catch {
                     summary.held += 1
-                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, round, action, .needsData, detail: error.description) }
+                    if !options.dryRun {
+                        existing[prospectID] = try await record(previous, prospectID, round, action, .needsData, detail: error.description, jobID: options.jobID)
+                    }
                     event(.held, error.description)
                     continue
                 }
@@ -171,64 +213,100 @@ public struct RoundRunner: Sendable {
                     continue
                 }
 
-                // The Message-ID is in the ledger before any server sees the message: as `planned` for a draft, and
-                // for a send directly as `sending` (after the pause), which after a crash reads "outcome unknown".
+                // The Message-ID is in the ledger as `planned` before any server sees the message. A send becomes
+                // `sending` only at its final dot (see `handOver`): a crash before that point left nothing at the
+                // server, so the row is simply sent again; only a crash between the dot and the reply leaves it unknown.
+                var delivery = try await record(
+                    previous, prospectID, round, action, .planned, detail: nil, messageID: messageID, threadKey: threadKey, jobID: options.jobID
+                )
+                existing[prospectID] = delivery
                 if action == .send, sentBefore {
                     let pause = account.pacing.nextPause(using: &generator)
                     if pause > 0 { try await sleep(pause) }
                 }
-                var delivery = try await record(
-                    previous, prospectID, round, action, action == .send ? .sending : .planned, detail: nil, messageID: messageID, threadKey: threadKey
-                )
-                existing[prospectID] = delivery
+                if case .stop(let stop) = try await hooks.beforeDelivery(action, summary) {
+                    summary.stop = stop
+                    break pages
+                }
                 var rowLogger = logger
                 rowLogger[metadataKey: "row"] = "\(prospect.row)"
-                do {
+                let handOver = Self.handOver(delivery, ledger: ledger, mayHandOver: hooks.mayHandOver)
+                let outcome: Result<SMTPReply?, TransportError>
+                do throws(TransportError) {
                     switch action {
                     case .draft:
                         try await session.storeDraft(bytes)
-                        delivery.state = .drafted
-                        delivery.replyText = "stored in Drafts"
-                        summary.drafted += 1
-                        event(.drafted, "<\(messageID)>")
+                        outcome = .success(nil)
                     case .send:
                         sentBefore = true
-                        let reply = try await session.send(bytes, from: account.email, to: prospect.email)
-                        delivery.state = .sent
-                        delivery.sentAt = Date()
-                        delivery.replyCode = reply.code
-                        delivery.replyText = reply.summary
-                        summary.sent += 1
-                        if let problem = await session.copyToSent(bytes) {
-                            rowLogger.warning("sent, but the copy to Sent failed: \(problem)")
-                            delivery.replyText = reply.summary + " (copy to Sent failed: \(problem.detail))"
-                        }
-                        event(.sent, "<\(messageID)> \(reply.summary)")
+                        outcome = .success(try await session.send(bytes, from: account.email, to: prospect.email, beforeFinalDot: handOver))
                     case .skip:
                         continue
                     }
                 } catch {
-                    switch error.kind {
-                    case .rejectedPermanently, .rejectedTemporarily:
+                    outcome = .failure(error)
+                }
+                switch outcome {
+                case .success(nil):
+                    delivery.state = .drafted
+                    delivery.replyText = "stored in Drafts"
+                    summary.drafted += 1
+                    event(.drafted, "<\(messageID)>")
+                case .success(let reply?):
+                    delivery.state = .sent
+                    delivery.sentAt = Date()
+                    delivery.replyCode = reply.code
+                    delivery.replyText = reply.summary
+                    delivery.retryAt = nil
+                    // Recorded before the copy to Sent: a crash during the APPEND must not leave the row in doubt.
+                    delivery.updatedAt = Date()
+                    try await ledger.update(delivery)
+                    summary.sent += 1
+                    existing[prospectID] = delivery
+                    if let problem = await session.copyToSent(bytes) {
+                        rowLogger.warning("sent, but the copy to Sent failed: \(problem)")
+                        delivery.replyText = reply.summary + " (copy to Sent failed: \(problem.detail))"
+                        try await ledger.update(delivery)
+                        existing[prospectID] = delivery
+                    }
+                    event(.sent, "<\(messageID)> \(reply.summary)")
+                    continue
+                case .failure(let error):
+                    delivery.replyCode = error.replyCode
+                    delivery.replyText = error.detail
+                    switch Self.consequence(of: error) {
+                    case .failRow:
                         delivery.state = .failed
                         summary.failed += 1
-                        event(.error, error.detail)
-                    case .outcomeUnknown:
+                        event(.error, Self.codeText(error))
+                    case .retryRowLater:
+                        delivery.attempts += 1
+                        if let wait = options.backoff.delay(afterAttempt: delivery.attempts, using: &generator) {
+                            let retryAt = Date().addingTimeInterval(wait)
+                            delivery.state = .planned
+                            delivery.retryAt = retryAt
+                            summary.deferred += 1
+                            summary.nextRetryAt = min(summary.nextRetryAt ?? retryAt, retryAt)
+                            event(.error, "\(Self.codeText(error)) — will try again at \(JobTime.format(retryAt)) (attempt \(delivery.attempts) of \(options.backoff.maxAttempts))")
+                        } else {
+                            delivery.state = .failed
+                            summary.failed += 1
+                            event(.error, "\(Self.codeText(error)) — gave up after \(delivery.attempts) attempts")
+                        }
+                    case .unknownOutcome:
                         delivery.state = .unknown
-                        summary.failed += 1
-                        event(.error, "\(error.description) — held; it will not be resent automatically")
-                    default:
-                        // The account cannot send at all: nothing about this prospect is wrong, so the row goes back to planned.
+                        summary.held += 1
+                        event(.error, "\(error.description) — held: it is not resent automatically (check Sent, then `outreach job resolve`)")
+                    case .stop(let stop):
+                        // The account cannot send right now: nothing about this prospect is wrong, so the row goes back to planned.
                         delivery.state = .planned
                         delivery.updatedAt = Date()
                         try await ledger.update(delivery)
                         existing[prospectID] = delivery
-                        summary.stoppedBecause = error.description
-                        event(.error, "round stopped: \(error.description)")
+                        summary.stop = stop
+                        event(.error, "round stopped: \(stop.reason)")
                         break pages
                     }
-                    delivery.replyCode = error.replyCode
-                    delivery.replyText = error.detail
                 }
                 delivery.updatedAt = Date()
                 try await ledger.update(delivery)
@@ -238,16 +316,72 @@ public struct RoundRunner: Sendable {
         return summary
     }
 
+    /// What a failed delivery means for the row and the round.
+    enum Consequence {
+        case failRow, retryRowLater, unknownOutcome
+        case stop(RoundStop)
+    }
+
+    static func consequence(of error: TransportError) -> Consequence {
+        switch error.kind {
+        case .rejectedPermanently, .rejectedTemporarily:
+            switch SMTPOutcomePolicy.consequence(replyCode: error.replyCode, enhancedStatus: error.enhancedStatus, serverText: error.detail) {
+            case .failRow: return .failRow
+            case .retryRowLater: return .retryRowLater
+            case .pauseJob(let reason): return .stop(.paused(reason))
+            case .failJob(let reason): return .stop(.failed(reason))
+            }
+        case .outcomeUnknown:
+            return .unknownOutcome
+        case .authentication, .certificate, .tlsUnavailable, .configuration:
+            return .stop(.failed(error.description))
+        case .withdrawn:
+            return .stop(.leaseLost)
+        case .connection, .timeout, .protocolFailure:
+            // The server cannot be reached or misbehaves: no row is at fault; the job waits for the operator.
+            return .stop(.paused(error.description))
+        }
+    }
+
+    /// "550 5.1.1 <x@y>: user unknown" as the log shows a refusal.
+    static func codeText(_ error: TransportError) -> String { error.detail }
+
+    /// The hook that runs at the final dot: marks the row `sending` in the ledger before the server can accept it.
+    /// It runs on the SMTP connection's own thread, which may block; the ledger is async, so it waits here.
+    static func handOver(_ delivery: Delivery, ledger: any DeliveryLedger, mayHandOver: @escaping @Sendable () -> Bool) -> @Sendable () -> Bool {
+        { () -> Bool in
+            guard mayHandOver() else { return false }
+            var sending = delivery
+            sending.state = .sending
+            sending.updatedAt = Date()
+            let semaphore = DispatchSemaphore(value: 0)
+            let outcome = LockedBox(false)
+            Task.detached {
+                do {
+                    try await ledger.update(sending)
+                    outcome.set(true)
+                } catch {}
+                semaphore.signal()
+            }
+            semaphore.wait()
+            // Not recorded means not sent: a row must never be out at the server while the ledger says `planned`.
+            return outcome.get()
+        }
+    }
+
     /// Creates or updates the prospect's ledger row for this round.
     private func record(
         _ previous: Delivery?, _ prospectID: Int64, _ round: Int, _ action: RoundMode.Action, _ state: Delivery.State, detail: String?,
-        messageID: String? = nil, threadKey: String? = nil
+        messageID: String? = nil, threadKey: String? = nil, jobID: Int64? = nil
     ) async throws -> Delivery {
         if var delivery = previous {
             delivery.state = state
             delivery.action = action
             delivery.replyText = detail
             delivery.replyCode = nil
+            delivery.jobID = jobID ?? delivery.jobID
+            if previous?.jobID != jobID { delivery.attempts = 0 }
+            delivery.retryAt = nil
             if let messageID {
                 delivery.messageID = messageID
                 delivery.threadKey = threadKey ?? messageID
@@ -258,7 +392,8 @@ public struct RoundRunner: Sendable {
         }
         return try await ledger.insert(
             Delivery(
-                prospectID: prospectID, round: round, state: state, action: action, messageID: messageID, threadKey: threadKey ?? messageID, replyText: detail
+                prospectID: prospectID, round: round, state: state, action: action, messageID: messageID, threadKey: threadKey ?? messageID, replyText: detail,
+                jobID: jobID
             )
         )
     }

@@ -104,8 +104,17 @@ public struct AccountSync: Sendable {
     private func sync(
         folder: String, imap: IMAPConnection, account: Account, accountID: Int64, bound: Date, progress: @Sendable (Progress) -> Void
     ) async throws -> FolderReport {
+        let saved = try await index.mailboxState(accountID: accountID, folder: folder)
+        // Nothing new is the common case: STATUS tells without opening the folder, which on a large Maildir costs
+        // the server a directory scan.
+        if let saved, saved.lastUID > 0 {
+            let quick = try await imap.status(folder)
+            if quick.uidValidity == saved.uidValidity, quick.uidNext > 0, quick.uidNext - 1 <= saved.lastUID {
+                return FolderReport(folder: folder, newMessages: 0, fetched: 0, uidValidityChanged: false)
+            }
+        }
         let status = try await imap.examine(folder)
-        var state = try await index.mailboxState(accountID: accountID, folder: folder)
+        var state = saved
             ?? MailboxState(accountID: accountID, folder: folder, uidValidity: status.uidValidity, lastUID: 0, highestModSeq: 0)
         var validityChanged = false
         if state.uidValidity != status.uidValidity {
@@ -181,11 +190,11 @@ public struct AccountSync: Sendable {
             message.classification = "auto_reply"
         case .bounce(let details):
             message.classification = details.severity == .hard ? "bounce_hard" : "bounce_soft"
-            message.failedRecipient = details.failedRecipients.first
+            message.failedRecipients = details.failedRecipients
             message.originalMessageID = details.originalMessageID
         case .complaint(let recipient, let original):
             message.classification = "complaint"
-            message.failedRecipient = recipient
+            message.failedRecipients = recipient.map { [$0] } ?? []
             message.originalMessageID = original
         }
         return message

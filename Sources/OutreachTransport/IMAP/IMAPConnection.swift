@@ -123,6 +123,31 @@ public actor IMAPConnection {
         }
     }
 
+    /// A folder's UIDVALIDITY, UIDNEXT and message count without opening it (STATUS): how an incremental sync sees
+    /// that nothing is new. Servers answer it from their indexes, so it costs the same at 100 messages or 100,000.
+    public func status(_ mailbox: String) throws(TransportError) -> IMAPMailboxStatus {
+        let s = try connected()
+        guard let attributes = mailimap_status_att_list_new_empty() else { throw TransportError(.configuration, server: endpoint.label, detail: "out of memory") }
+        defer { mailimap_status_att_list_free(attributes) }
+        for attribute in [MAILIMAP_STATUS_ATT_UIDVALIDITY, MAILIMAP_STATUS_ATT_UIDNEXT, MAILIMAP_STATUS_ATT_MESSAGES] {
+            mailimap_status_att_list_add(attributes, Int32(attribute))
+        }
+        var result: UnsafeMutablePointer<mailimap_mailbox_data_status>?
+        let code = mailimap_status(s, mailbox, attributes, &result)
+        guard code == MAILIMAP_NO_ERROR, let result else { throw commandError(code, command: "STATUS \(mailbox)") }
+        defer { mailimap_mailbox_data_status_free(result) }
+        var uidValidity: UInt32 = 0, uidNext: UInt32 = 0, messages: UInt32 = 0
+        for info in CList<mailimap_status_info>(result.pointee.st_info_list) {
+            switch info.pointee.st_att {
+            case Int32(MAILIMAP_STATUS_ATT_UIDVALIDITY): uidValidity = info.pointee.st_value
+            case Int32(MAILIMAP_STATUS_ATT_UIDNEXT): uidNext = info.pointee.st_value
+            case Int32(MAILIMAP_STATUS_ATT_MESSAGES): messages = info.pointee.st_value
+            default: break
+            }
+        }
+        return IMAPMailboxStatus(uidValidity: uidValidity, uidNext: uidNext, messageCount: messages, highestModSeq: 0)
+    }
+
     /// Opens a folder read-only (EXAMINE): sync never changes flags. Asks for HIGHESTMODSEQ where CONDSTORE exists.
     public func examine(_ mailbox: String) throws(TransportError) -> IMAPMailboxStatus {
         let s = try connected()
@@ -214,10 +239,27 @@ public actor IMAPConnection {
         guard let key = mailimap_search_key_new_since(mailimap_date_new(Int32(day.day!), Int32(day.month!), Int32(day.year!))) else {
             throw TransportError(.configuration, server: endpoint.label, detail: "out of memory")
         }
+        return try uidSearch(key, session: s, command: "UID SEARCH SINCE")
+    }
+
+    /// UIDs of the messages in `mailbox` whose header `field` contains `value` (EXAMINE, then UID SEARCH HEADER):
+    /// how an unknown outcome is reconciled against Sent by Message-ID.
+    public func uidSearch(in mailbox: String, header field: String, contains value: String) throws(TransportError) -> [UInt32] {
+        let s = try connected()
+        _ = try examine(mailbox)
+        // The key owns both strings and frees them with itself.
+        guard let key = mailimap_search_key_new_header(strdup(field), strdup(value)) else {
+            throw TransportError(.configuration, server: endpoint.label, detail: "out of memory")
+        }
+        return try uidSearch(key, session: s, command: "UID SEARCH HEADER \(field)")
+    }
+
+    /// Runs a UID SEARCH and frees the key.
+    private func uidSearch(_ key: UnsafeMutablePointer<mailimap_search_key>, session s: UnsafeMutablePointer<mailimap>, command: String) throws(TransportError) -> [UInt32] {
         defer { mailimap_search_key_free(key) }
         var result: UnsafeMutablePointer<clist>?
         let status = mailimap_uid_search(s, nil, key, &result)
-        guard status == MAILIMAP_NO_ERROR else { throw commandError(status, command: "UID SEARCH SINCE") }
+        guard status == MAILIMAP_NO_ERROR else { throw commandError(status, command: command) }
         defer { if let result { mailimap_search_result_free(result) } }
         return CList<UInt32>(result).map(\.pointee)
     }

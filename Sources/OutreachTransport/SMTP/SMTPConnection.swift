@@ -47,8 +47,16 @@ public actor SMTPConnection {
     }
 
     /// Sends one message. `message` is the complete RFC 5322 text with CRLF line ends; curl dot-stuffs it.
-    public func send(from sender: EmailAddress, to recipients: [EmailAddress], message: [UInt8]) throws(TransportError) -> SMTPReply {
-        let transfer = Transfer(upload: message)
+    ///
+    /// - Parameter beforeFinalDot: runs on the connection's thread after the last byte of the message and right
+    ///   before the final "." that commits it (RFC 5321 §4.1.1.4: until then the server discards everything on a
+    ///   dropped connection). Return false to withdraw the message: the transfer is aborted and nothing is sent.
+    ///   This is where a caller records "handed over", so that after a crash only the short gap between the dot
+    ///   and the reply is in doubt.
+    public func send(
+        from sender: EmailAddress, to recipients: [EmailAddress], message: [UInt8], beforeFinalDot: (@Sendable () -> Bool)? = nil
+    ) throws(TransportError) -> SMTPReply {
+        let transfer = Transfer(upload: message, beforeFinalDot: beforeFinalDot)
         let curl = try prepare(transfer)
         var list: UnsafeMutablePointer<curl_slist>?
         for recipient in recipients { list = curl_slist_append(list, "<\(recipient)>") }
@@ -75,24 +83,31 @@ public actor SMTPConnection {
     /// State shared with curl's C callbacks for one `curl_easy_perform`. Only the connection's thread touches it.
     private final class Transfer {
         let upload: [UInt8]?
+        let beforeFinalDot: (@Sendable () -> Bool)?
         var offset = 0
+        /// The last bytes of the message went to curl: the final dot follows them.
+        var handedOver = false
+        /// The caller withdrew the message at the final dot.
+        var withdrawn = false
         var pendingLines: [String] = []
         var lastReply: [String] = []
         var replyCount = 0
         var sawGreeting = false
         var sentAuth = false
+        /// curl said QUIT (it does after a refusal): the "221 Bye" that follows must not hide the refusal.
+        var sentQuit = false
         var refusedUnauthenticated = false
         /// curl writes its error text here during perform, so it must not move: C memory, not a Swift array.
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
-        init(upload: [UInt8]?) {
+        init(upload: [UInt8]?, beforeFinalDot: (@Sendable () -> Bool)? = nil) {
             self.upload = upload
+            self.beforeFinalDot = beforeFinalDot
             errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         }
 
         deinit { errorBuffer.deallocate() }
 
-        var uploadComplete: Bool { upload.map { offset >= $0.count } ?? false }
 
         /// Takes the server's reply bytes as curl hands them over (whole lines), keeping the last complete reply.
         func received(_ bytes: UnsafeRawBufferPointer) {
@@ -113,7 +128,7 @@ public actor SMTPConnection {
             // "250-…" continues a reply, "250 …" (or a bare "250") ends it.
             if slice.count == 3 || slice[slice.startIndex + 3] == 32 {
                 if text.hasPrefix("220") && replyCount == 0 { sawGreeting = true }
-                lastReply = pendingLines
+                if !sentQuit { lastReply = pendingLines }
                 replyCount += 1
                 pendingLines = []
             }
@@ -159,6 +174,7 @@ public actor SMTPConnection {
                 transfer.received(bytes)
             case CURLINFO_HEADER_OUT:
                 if bytes.starts(with: Array("AUTH ".utf8)) { transfer.sentAuth = true }
+                if bytes.starts(with: Array("QUIT".utf8)) { transfer.sentQuit = true }
             default:
                 break
             }
@@ -175,6 +191,15 @@ public actor SMTPConnection {
             }
             guard let upload = transfer.upload else { return 0 }
             let n = min(size * count, upload.count - transfer.offset)
+            // curl knows the size (INFILESIZE) and sends the final dot right after the last byte without asking for
+            // more, so the hook runs as the last piece is handed over: still before the dot.
+            if transfer.offset + n >= upload.count, !transfer.handedOver {
+                if let hook = transfer.beforeFinalDot, !hook() {
+                    transfer.withdrawn = true
+                    return Int(CURL_READFUNC_ABORT)
+                }
+                transfer.handedOver = true
+            }
             upload.withUnsafeBytes { source in
                 UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + transfer.offset, byteCount: n)
             }
@@ -208,6 +233,10 @@ public actor SMTPConnection {
             logger.debug("SMTP \(what) accepted", metadata: ["server.address": "\(endpoint.authority)", "smtp.reply": "\(serverText)"])
             return reply ?? SMTPReply(code: responseCode, enhancedStatus: nil, text: "")
         }
+        if transfer.withdrawn {
+            close()
+            throw TransportError(.withdrawn, server: endpoint.label, detail: "the message was withdrawn before its final dot, so the server did not accept it")
+        }
         if transfer.refusedUnauthenticated {
             close()
             throw TransportError(.authentication, server: endpoint.label, detail: "the server offered no way to log in (no AUTH after EHLO), so the message was not sent")
@@ -230,7 +259,7 @@ public actor SMTPConnection {
             let kind: TransportError.Kind = reply.code >= 500 ? .rejectedPermanently : .rejectedTemporarily
             throw TransportError(kind, server: endpoint.label, detail: "the server refused the \(what): \(reply.summary)", replyCode: reply.code, enhancedStatus: reply.enhancedStatus)
         }
-        if transfer.uploadComplete {
+        if transfer.handedOver {
             // RFC 1047: the gap between the final "." and the reply. The message may have been accepted.
             throw TransportError(.outcomeUnknown, server: endpoint.label, detail: fallbackText)
         }

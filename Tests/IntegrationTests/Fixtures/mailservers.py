@@ -8,17 +8,47 @@ up in the recipient's INBOX over IMAP.  Everything lives in one directory;
 nothing under /etc or /var/run is touched, so several instances can run side
 by side.
 
-    mailservers.py start DIR [--users FILE_OR_INLINE] [--cert-host HOST]
+    mailservers.py start DIR [--users FILE_OR_INLINE] [--cert-host HOST] [--file-sent] [--latency MS]
         Generate a test CA and server certificate, start the servers, wait
         until they answer, then write DIR/state.json and print it on stdout.
         --users  "a@x:pw,b@x:pw" or a file with one "email:password" a line.
         --cert-host  issue the server certificate for DNS:HOST only (IP:HOST
                      if HOST is an address) for host-name mismatch tests;
                      default SANs are DNS:localhost + IP:127.0.0.1.
+        --file-sent  the relay files a copy of each message it accepts in the
+                     sender's Sent folder before its final reply, as Gmail's
+                     and Microsoft 365's SMTP do.
+        --latency    wait MS milliseconds (after delivering) before answering
+                     each final dot, as a real server's processing time.
     mailservers.py stop DIR
         Stop the relay and Dovecot; succeeds when they are already gone.
     mailservers.py deliver DIR --from A --to B [--to C ...] FILE|-
         Deliver raw RFC 5322 bytes over LMTP into the recipients' INBOX.
+    mailservers.py fault DIR --greeting "421 4.7.0 Service not available"
+    mailservers.py fault DIR --clear
+        Set (DIR/faults.json) or clear the connection-level fault: while set,
+        every new relay connection on either port gets that line as its
+        greeting (on SMTPS after the TLS handshake) and is closed.  The relay
+        reads the file at each connection; "start" removes a stale one.
+
+Fault injection for SMTP failure tests.  A recipient whose local part
+(case-insensitive) starts with one of these gets the fault, whether or not
+it exists as a user; every injected fault is logged in smtp-relay.log.
+    fault-rcpt550-*    RCPT: 550 5.1.1 <addr>: Recipient address rejected:
+                       User unknown in virtual mailbox table
+    fault-rcpt451xN-*  RCPT: 451 4.3.0 <addr>: Temporary lookup failure, for
+                       the first N RCPTs of that address (counted per address
+                       for the life of the relay), then handled normally
+    fault-rcpt552-*    RCPT: 552 5.2.2 <addr>: Mailbox full
+    fault-quota545-*   RCPT: 550 5.4.5 Daily user sending quota exceeded.
+    fault-rcpt421-*    RCPT: 421 4.7.0 Too many messages from this account,
+                       try again later; then the relay closes the connection
+    fault-data552-*    RCPT accepted; end of DATA: 552 5.3.4 Message size
+                       exceeds fixed limit; nothing is delivered
+    fault-drop-*       RCPT accepted; the message is delivered over LMTP as
+                       usual (if the user exists), then the connection is cut
+                       with no reply to the final dot and no TLS close_notify,
+                       every time: the client cannot know the outcome
 
 Must run as root under Debian's /usr/bin/python3 (python3-aiosmtpd).
 Exit status: 0 ok, 1 failure, 2 something required is not installed.
@@ -31,6 +61,7 @@ import json
 import grp
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -53,6 +84,7 @@ RELAY_PID = "smtp-relay.pid"
 RELAY_CONFIG = "smtp-relay.json"
 DOVECOT_LOG = "dovecot.log"
 DOVECOT_START_LOG = "dovecot-start.log"
+FAULTS = "faults.json"    # connection-level fault, written by "fault"
 
 
 class Fatal(Exception):
@@ -95,6 +127,7 @@ def paths(d):
         "relay_pid": os.path.join(d, RELAY_PID),
         "relay_config": os.path.join(d, RELAY_CONFIG),
         "state": os.path.join(d, "state.json"),
+        "faults": os.path.join(d, FAULTS),
     }
 
 
@@ -408,6 +441,10 @@ userdb {{
 
 mail_location = maildir:~/Maildir
 mail_fsync = never
+# "user+Sent@…" over LMTP files into the user's Sent folder: how the relay's
+# --file-sent plays a provider that keeps a copy of what it relays.
+recipient_delimiter = +
+lmtp_save_to_detail_mailbox = yes
 
 namespace inbox {{
   inbox = yes
@@ -516,6 +553,58 @@ def stop_dovecot(p, pid=None):
 
 
 # --------------------------------------------------------------------------
+# fault injection (see the docstring)
+
+# "fault-KIND-..." in the local part; rcpt451 carries its count: rcpt451x2.
+RCPT_FAULT = re.compile(
+    r"fault-(rcpt550|rcpt552|rcpt421|quota545|data552|drop|rcpt451x([0-9]+))-",
+    re.IGNORECASE)
+# Reply texts of real servers (Postfix, Gmail), so the product's error
+# mapping is tested against what it will meet in the wild.
+RCPT_FAULT_REPLIES = {
+    "rcpt550": "550 5.1.1 <{addr}>: Recipient address rejected: "
+               "User unknown in virtual mailbox table",
+    "rcpt451": "451 4.3.0 <{addr}>: Temporary lookup failure",
+    "rcpt552": "552 5.2.2 <{addr}>: Mailbox full",
+    "quota545": "550 5.4.5 Daily user sending quota exceeded.",
+    "rcpt421": "421 4.7.0 Too many messages from this account, try again later",
+}
+DATA552_REPLY = "552 5.3.4 Message size exceeds fixed limit"
+DATA_FAULTS = ("data552", "drop")  # RCPT accepted, the fault comes after DATA
+
+
+def rcpt_fault(address):
+    """Fault a recipient asks for -> (kind, count), or (None, None).
+    count is the N of "rcpt451xN" (kind "rcpt451"), else None."""
+    local = address.rpartition("@")[0] or address
+    m = RCPT_FAULT.match(local)
+    if not m:
+        return None, None
+    if m.group(2) is not None:
+        return "rcpt451", int(m.group(2))
+    return m.group(1).lower(), None
+
+
+def read_faults(p):
+    """DIR/faults.json as written by "fault" -> dict ({} when there is none)."""
+    try:
+        with open(p["faults"]) as f:
+            faults = json.load(f)
+    except FileNotFoundError:
+        return {}
+    if not isinstance(faults, dict):
+        raise ValueError("not a JSON object")
+    return faults
+
+
+def clear_faults(p):
+    try:
+        os.unlink(p["faults"])
+    except FileNotFoundError:
+        pass
+
+
+# --------------------------------------------------------------------------
 # SMTP relay (runs as "mailservers.py smtp-relay DIR", detached)
 
 def relay_main(d):
@@ -528,6 +617,8 @@ def relay_main(d):
         cfg = json.load(f)
     users = {u["email"]: u["password"] for u in cfg["users"]}
     lmtp_port = cfg["lmtpPort"]
+    file_sent = cfg.get("fileSent", False)
+    latency = cfg.get("latencyMs", 0) / 1000.0
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -548,29 +639,137 @@ def relay_main(d):
             log.info("AUTH %s failed for %r", mechanism, login)
         return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
+    rcpt451_given = {}  # address -> 451s answered so far (fault-rcpt451xN)
+
+    def rcpt_fault_reply(server, address, kind, count):
+        """Reply for a fault recipient at RCPT, or None to go on (accepted
+        DATA fault, or a rcpt451xN whose N failures have been given)."""
+        if kind in DATA_FAULTS:
+            log.warning("fault %s <%s>: RCPT accepted, fault follows at end of DATA",
+                        kind, address)
+            return None
+        if kind == "rcpt451":
+            given = rcpt451_given.get(address.lower(), 0)
+            if given >= count:
+                log.info("fault rcpt451x%d <%s>: %d failures given, handled normally",
+                         count, address, given)
+                return None
+            rcpt451_given[address.lower()] = given + 1
+            log.warning("fault rcpt451x%d <%s>: 451 at RCPT (%d of %d)",
+                        count, address, given + 1, count)
+        else:
+            log.warning("fault %s <%s>: %s at RCPT", kind, address,
+                        RCPT_FAULT_REPLIES[kind][:3])
+        if kind == "rcpt421":
+            server.after_reply = "close"  # 421 means the server hangs up
+        return RCPT_FAULT_REPLIES[kind].format(addr=address)
+
+    async def deliver(envelope):
+        """LMTP delivery to every recipient -> the reply for the final dot."""
+        loop = asyncio.get_running_loop()
+        opts = list(envelope.mail_options)
+        for rcpt in envelope.rcpt_tos:
+            code, text = await loop.run_in_executor(
+                None, lmtp_deliver, lmtp_port, envelope.mail_from, rcpt,
+                envelope.original_content, opts)
+            if code != 250:
+                log.warning("LMTP refused %s -> %s: %s %s",
+                            envelope.mail_from, rcpt, code, text)
+                return f"{code} {text}"
+        log.info("delivered %d bytes from %s to %s",
+                 len(envelope.original_content), envelope.mail_from,
+                 ",".join(envelope.rcpt_tos))
+        sender = (envelope.mail_from or "").lower()
+        if file_sent and sender in users:
+            # Like Gmail's or Microsoft 365's SMTP: the relayed message lands in
+            # the sender's Sent folder before the final reply.
+            local, _, domain = sender.partition("@")
+            code, text = await loop.run_in_executor(
+                None, lmtp_deliver, lmtp_port, envelope.mail_from,
+                f"{local}+Sent@{domain}", envelope.original_content, opts)
+            if code != 250:
+                log.warning("filing in Sent of %s failed: %s %s", sender, code, text)
+        return "250 OK"
+
     class Handler:
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-            if address.lower() not in users:
+            # Faults first: a fault mailbox need not exist as a user.
+            kind, count = rcpt_fault(address)
+            if kind:
+                reply = rcpt_fault_reply(server, address, kind, count)
+                if reply:
+                    return reply
+            elif address.lower().startswith("fault-"):
+                # most likely a typo in a test: say so instead of failing silently
+                log.warning("<%s> names no known fault; handled normally", address)
+            if kind not in DATA_FAULTS and address.lower() not in users:
                 return f"550 5.1.1 <{address}>: user unknown"
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(rcpt_options)
             return "250 OK"
 
         async def handle_DATA(self, server, session, envelope):
-            loop = asyncio.get_running_loop()
-            opts = list(envelope.mail_options)
-            for rcpt in envelope.rcpt_tos:
-                code, text = await loop.run_in_executor(
-                    None, lmtp_deliver, lmtp_port, envelope.mail_from, rcpt,
-                    envelope.original_content, opts)
-                if code != 250:
-                    log.warning("LMTP refused %s -> %s: %s %s",
-                                envelope.mail_from, rcpt, code, text)
-                    return f"{code} {text}"
-            log.info("delivered %d bytes from %s to %s",
-                     len(envelope.original_content), envelope.mail_from,
-                     ",".join(envelope.rcpt_tos))
-            return "250 OK"
+            faults = {rcpt: rcpt_fault(rcpt)[0] for rcpt in envelope.rcpt_tos}
+            too_big = [r for r, kind in faults.items() if kind == "data552"]
+            if too_big:
+                log.warning("fault data552 %s: 552 at end of DATA, nothing delivered",
+                            ",".join(too_big))
+                return DATA552_REPLY
+            # Once the final dot is in, the message is the server's to deliver even
+            # if the client hangs up now (as a real MTA does): aiosmtpd cancels a
+            # session's handler when the connection is lost, so shield it.
+            reply = await asyncio.shield(deliver(envelope))
+            if latency:
+                # A real server takes tens of milliseconds per message; loopback
+                # Dovecot takes one or two.  --latency restores the gap between
+                # the final dot and the reply that crash tests need to hit.
+                await asyncio.sleep(latency)
+            dropped = [r for r, kind in faults.items() if kind == "drop"]
+            if dropped:
+                log.warning("fault drop %s: connection cut instead of replying %r "
+                            "to the final dot", ",".join(dropped), reply)
+                server.after_reply = "drop"
+            return reply
+
+    def greeting_fault():
+        try:
+            return read_faults(p).get("greeting")
+        except (OSError, ValueError) as e:
+            log.warning("ignoring unreadable %s: %s", p["faults"], e)
+            return None
+
+    class FaultySMTP(SMTP):
+        """aiosmtpd's SMTP plus the faults a handler hook cannot express: a
+        different greeting, and closing the connection around a reply."""
+
+        # Set by the handler for its next reply only: "close" sends it and
+        # then closes, "drop" closes without sending it.
+        after_reply = None
+
+        async def _handle_client(self):
+            # aiosmtpd has no greeting hook; _handle_client() (started from
+            # connection_made, i.e. after the SMTPS handshake) sends the
+            # greeting first thing, so refusing a connection goes here.
+            greeting = greeting_fault()
+            if greeting is None:
+                return await super()._handle_client()
+            log.warning("fault greeting: %r on port %s gets %r and is closed",
+                        self.session.peer,
+                        self.transport.get_extra_info("sockname")[1], greeting)
+            await self.push(greeting)
+            self.transport.close()
+
+        async def push(self, status):
+            action, self.after_reply = self.after_reply, None
+            if action == "drop":
+                # abort(), not close(): the TCP connection goes at once with
+                # no TLS close_notify, as when a server crashes or a line is
+                # cut (a strict TLS client reports an unexpected EOF).
+                self.transport.abort()
+                return
+            await super().push(status)
+            if action == "close":
+                self.transport.close()
 
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(p["cert"], p["key"])
@@ -580,9 +779,9 @@ def relay_main(d):
 
     def factory(**kwargs):
         # hostname= avoids socket.getfqdn(), which stalls without DNS.
-        return lambda: SMTP(handler, hostname="localhost", loop=loop,
-                            authenticator=authenticator, auth_required=True,
-                            enable_SMTPUTF8=True, **kwargs)
+        return lambda: FaultySMTP(handler, hostname="localhost", loop=loop,
+                                  authenticator=authenticator, auth_required=True,
+                                  enable_SMTPUTF8=True, **kwargs)
 
     servers = [
         # submission: STARTTLS mandatory before AUTH/MAIL
@@ -635,7 +834,9 @@ def start_relay(p, users, ports):
     with open(p["relay_config"], "w") as f:
         json.dump({"users": [{"email": e, "password": pw} for e, pw in users],
                    "lmtpPort": ports["lmtp"], "smtpPort": ports["smtp"],
-                   "smtpsPort": ports["smtps"]}, f)
+                   "smtpsPort": ports["smtps"],
+                   "fileSent": p.get("file_sent", False),
+                   "latencyMs": p.get("latency_ms", 0)}, f)
     os.chmod(p["relay_config"], 0o600)
     with open(p["relay_log"], "ab") as log:
         # Detached: own session, no inherited stdio.  A leftover child holding
@@ -742,6 +943,10 @@ def cmd_start(args):
                    f"unprivileged processes may fail to reach {p['dir']}")
         parent = os.path.dirname(parent)
 
+    # A fault left over from an earlier run would refuse the readiness check.
+    clear_faults(p)
+    p["file_sent"] = args.file_sent
+    p["latency_ms"] = args.latency
     cert_host, sans = make_certificates(p, args.cert_host)
     # Ports are picked, released and then bound by dovecot/the relay; another
     # process can grab one in between (parallel test runs), so a bind
@@ -819,6 +1024,26 @@ def cmd_deliver(args):
     return status
 
 
+def cmd_fault(args):
+    p = paths(args.dir)
+    # relay config is written by "start": catches a mistyped DIR
+    if not os.path.exists(p["relay_config"]):
+        raise Fatal(f"{p['dir']} holds no instance (no {RELAY_CONFIG}); run start first")
+    if args.clear:
+        clear_faults(p)
+        return 0
+    # One reply line: a line break would let the text inject protocol lines.
+    if not re.fullmatch(r"[2-5][0-9][0-9]( [^\r\n]*)?", args.greeting):
+        raise Fatal(f"--greeting {args.greeting!r}: expected one line like "
+                    "\"421 4.7.0 Service not available\"")
+    # Written aside and renamed: the relay may read it at any moment.
+    tmp = f"{p['faults']}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump({"greeting": args.greeting}, f)
+    os.replace(tmp, p["faults"])
+    return 0
+
+
 def main(argv):
     # A test runner may start us with signals blocked or ignored (a blocked mask survives fork and exec); the
     # servers we start would then shrug off SIGTERM and every stop would wait for its SIGKILL fallback.
@@ -834,6 +1059,10 @@ def main(argv):
                    help='"email:password,email:password" or a file of such lines')
     s.add_argument("--cert-host", metavar="HOST",
                    help="issue the server certificate for DNS:HOST only")
+    s.add_argument("--file-sent", action="store_true",
+                   help="file a copy of every relayed message in the sender's Sent folder")
+    s.add_argument("--latency", type=int, default=0, metavar="MS",
+                   help="wait MS milliseconds before answering each final dot")
     s = sub.add_parser("stop", help="stop the servers of DIR")
     s.add_argument("dir", metavar="DIR")
     s = sub.add_parser("deliver", help="deliver a raw message over LMTP")
@@ -841,6 +1070,12 @@ def main(argv):
     s.add_argument("--from", dest="sender", required=True, metavar="ADDR")
     s.add_argument("--to", action="append", required=True, metavar="ADDR")
     s.add_argument("file", metavar="FILE", help="message file, or - for stdin")
+    s = sub.add_parser("fault", help="set or clear the relay's greeting fault")
+    s.add_argument("dir", metavar="DIR")
+    g = s.add_mutually_exclusive_group(required=True)
+    g.add_argument("--greeting", metavar="LINE",
+                   help="greet every new relay connection with LINE, then close it")
+    g.add_argument("--clear", action="store_true", help="remove the fault")
     s = sub.add_parser("smtp-relay")  # internal: the detached relay process
     s.add_argument("dir", metavar="DIR")
     args = ap.parse_args(argv)
@@ -852,6 +1087,8 @@ def main(argv):
             return cmd_stop(args)
         if args.cmd == "deliver":
             return cmd_deliver(args)
+        if args.cmd == "fault":
+            return cmd_fault(args)
         return relay_main(args.dir)
     except Fatal as e:
         eprint(f"mailservers.py {args.cmd}: {e}")

@@ -44,12 +44,16 @@ final class MailServers: @unchecked Sendable {
     /// - Parameters:
     ///   - certificateHost: issue the server certificate for this name only, instead of localhost/127.0.0.1.
     ///   - users: mailboxes to create (default: alice and bob); the first is the usual sender.
-    init(certificateHost: String? = nil, users: [(email: String, password: String)]? = nil) throws {
+    ///   - fileSent: the SMTP relay files a copy of what it accepts in the sender's Sent folder, as Gmail's does.
+    ///   - latencyMilliseconds: the relay waits this long before answering each final dot, as a real server does.
+    init(certificateHost: String? = nil, users: [(email: String, password: String)]? = nil, fileSent: Bool = false, latencyMilliseconds: Int = 0) throws {
         try RequiredTool.check("/usr/bin/python3", package: "python3")
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("outreach-mail-\(UUID().uuidString.prefix(8))")
         var arguments = [Self.script, "start", directory.path]
         if let certificateHost { arguments += ["--cert-host", certificateHost] }
         if let users { arguments += ["--users", users.map { "\($0.email):\($0.password)" }.joined(separator: ",")] }
+        if fileSent { arguments.append("--file-sent") }
+        if latencyMilliseconds > 0 { arguments += ["--latency", String(latencyMilliseconds)] }
         let result = try CommandRunner.run("/usr/bin/python3", arguments, timeout: 60)
         guard result.status == 0 else {
             _ = try? CommandRunner.run("/usr/bin/python3", [Self.script, "stop", directory.path], timeout: 30)
@@ -74,6 +78,16 @@ final class MailServers: @unchecked Sendable {
         return try JSONDecoder().decode([String: [String: [MaildirMessage]]].self, from: Data(result.stdout.utf8))
     }
 
+    /// Makes the SMTP relay answer every new connection with this greeting and hang up (nil: greet normally again).
+    func failGreeting(_ line: String?) throws {
+        let arguments = [Self.script, "fault", directory.path] + (line.map { ["--greeting", $0] } ?? ["--clear"])
+        let result = try CommandRunner.run("/usr/bin/python3", arguments, timeout: 30)
+        guard result.status == 0 else { throw HarnessError("mailservers.py fault failed: \(result.stderr)") }
+    }
+
+    /// The SMTP relay's log: which faults it injected, what it delivered.
+    var relayLog: String { (try? String(contentsOfFile: directory.path + "/smtp-relay.log", encoding: .utf8)) ?? "" }
+
     func stop() {
         _ = try? CommandRunner.run("/usr/bin/python3", [Self.script, "stop", directory.path], timeout: 30)
         try? FileManager.default.removeItem(at: directory)
@@ -88,6 +102,9 @@ struct MaildirMessage: Decodable, Sendable {
     let from: String?
     let to: String?
     let subject: String?
+    /// In-Reply-To and References as written (unfolded), angle brackets included.
+    let inReplyTo: String?
+    let references: String?
     let contentType: String?
     let text: String?
     let html: String?

@@ -1,0 +1,53 @@
+import Foundation
+import OutreachCore
+import OutreachStore
+
+/// A running job's log lines and counters, buffered and written together every fraction of a second: one write per
+/// batch instead of several per row keeps a throttle-free round fast, and progress stays live for watchers.
+final class JobLog: Sendable {
+    let jobID: Int64
+    private let jobs: any JobStore
+    private let onEvent: @Sendable (JobEvent) -> Void
+    private let pending = LockedBox<[JobEvent]>([])
+    private let latest = LockedBox(Job.Counters())
+
+    init(jobID: Int64, jobs: any JobStore, onEvent: @escaping @Sendable (JobEvent) -> Void) {
+        self.jobID = jobID
+        self.jobs = jobs
+        self.onEvent = onEvent
+    }
+
+    var counters: Job.Counters {
+        get { latest.get() }
+        set { latest.set(newValue) }
+    }
+
+    func row(_ event: RoundEvent) {
+        let kind: JobEvent.Kind
+        switch event.kind {
+        case .sent, .wouldSend: kind = .sent
+        case .drafted, .wouldDraft: kind = .drafted
+        case .skipped: kind = .skipped
+        case .held: kind = .held
+        case .error: kind = .error
+        }
+        self.event(kind, row: event.row, email: event.email, event.detail)
+    }
+
+    func event(_ kind: JobEvent.Kind, row: Int? = nil, email: String? = nil, _ detail: String) {
+        let event = JobEvent(jobID: jobID, kind: kind, row: row, email: email, detail: detail)
+        pending.update { $0.append(event) }
+        onEvent(event)
+    }
+
+    func info(_ detail: String) { event(.info, detail) }
+
+    /// Writes the buffered lines.
+    func flush() async throws {
+        let batch = pending.update { events in
+            defer { events.removeAll(keepingCapacity: true) }
+            return events
+        }
+        try await jobs.append(batch)
+    }
+}

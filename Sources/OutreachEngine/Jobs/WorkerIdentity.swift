@@ -1,0 +1,43 @@
+import Foundation
+
+/// Names a worker process in the account leases it holds — `host/pid/start` — so that a worker restarted on the same
+/// machine sees at once that the previous holder is gone (its process no longer exists) instead of waiting for the
+/// lease to expire. Holders on other machines are judged by lease expiry alone.
+public struct WorkerIdentity: Sendable, Hashable, CustomStringConvertible {
+    public let host: String
+    public let pid: Int32
+    /// The process's start time in clock ticks since boot (Linux /proc/PID/stat field 22): tells a reused pid apart.
+    public let startTicks: UInt64
+    /// Distinguishes several workers in one process (tests); empty for the usual one.
+    public let tag: String
+
+    public static func current(tag: String = "") -> WorkerIdentity {
+        let pid = getpid()
+        return WorkerIdentity(host: ProcessInfo.processInfo.hostName, pid: pid, startTicks: startTicks(of: pid) ?? 0, tag: tag)
+    }
+
+    public var description: String { "\(host)/\(pid)/\(startTicks)\(tag.isEmpty ? "" : "/\(tag)")" }
+
+    /// False only when `holder` names a process on this machine that is known to be gone.
+    public static func mayBeAlive(_ holder: String) -> Bool {
+        let parts = holder.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let pid = Int32(parts[1]), let ticks = UInt64(parts[2]) else { return true }
+        guard String(parts[0]) == ProcessInfo.processInfo.hostName else { return true }
+        guard let now = startTicks(of: pid) else { return false }
+        return ticks == 0 || now == ticks
+    }
+
+    /// Reads /proc/PID/stat; nil when there is no such process.
+    static func startTicks(of pid: Int32) -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else {
+            // No procfs (not Linux): fall back to asking the kernel whether the pid exists at all.
+            return kill(pid, 0) == 0 || errno == EPERM ? 0 : nil
+        }
+        // The command name (field 2) is in parentheses and may contain spaces: count fields after the last ')'.
+        guard let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After ')' the fields start at 3 (state); starttime is field 22.
+        guard fields.count > 19, let ticks = UInt64(fields[19]) else { return 0 }
+        return ticks
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Hummingbird
+import Logging
+import OutreachCore
+import OutreachEngine
+import OutreachStore
+
+extension WebApp {
+    static let jobsPerPage = 100
+
+    func addJobRoutes(to router: Router<WebContext>) {
+        router.get("/jobs") { request, context in
+            let access = try context.access()
+            let before = request.uri.queryParameters["before"].flatMap { Int64($0) }
+            let page = try await database.jobs.jobs(states: nil, ownerID: access.jobOwnerFilter, before: before, limit: Self.jobsPerPage + 1)
+            let names = try await nameLookup()
+            var values: [String: Any] = ["jobs": page.prefix(Self.jobsPerPage).map { jobValues($0, names) }]
+            if page.count > Self.jobsPerPage, let last = page.prefix(Self.jobsPerPage).last?.id { values["more"] = last }
+            return renderer.page("jobs", title: "Jobs", section: "jobs", session: context.session, values: values)
+        }
+
+        router.get("/jobs/:id") { _, context in
+            let access = try context.access()
+            let job = try await job(try context.parameters.require("id", as: Int64.self), for: access)
+            let events = try await database.jobs.events(jobID: job.id ?? 0, afterID: 0, limit: 5000)
+            var values = jobValues(job, try await nameLookup())
+            values["events"] = events.map(Self.eventValues)
+            values["lastEvent"] = events.last?.id ?? 0
+            values["canPause"] = job.state == .running || job.state == .pending
+            values["canResume"] = job.state == .paused || job.control == .pause
+            values["canCancel"] = !job.state.isFinal
+            values["csrf"] = context.session?.csrfToken ?? ""
+            return renderer.page("job", title: "Job #\(job.id ?? 0)", section: "jobs", session: context.session, values: ["job": values])
+        }
+
+        for action in ["cancel", "pause", "resume"] {
+            router.post("/jobs/:id/\(action)") { _, context in
+                let access = try context.access()
+                let job = try await job(try context.parameters.require("id", as: Int64.self), for: access)
+                try await control(job, action)
+                return Response.redirect(to: "/jobs/\(job.id ?? 0)")
+            }
+        }
+    }
+
+    /// Pause, resume or cancel, as the operator asked; the job's own rules decide whether it is allowed.
+    func control(_ job: Job, _ action: String) async throws {
+        let id = job.id ?? 0
+        do {
+            switch action {
+            case "cancel": _ = try await database.jobs.request(.cancel, jobID: id, now: Date())
+            case "pause": _ = try await database.jobs.request(.pause, jobID: id, now: Date())
+            default: _ = try await database.jobs.resume(jobID: id, now: Date())
+            }
+        } catch let error as JobRuleError {
+            throw HTTPError(.conflict, message: error.description)
+        }
+    }
+
+    /// Campaign and account names by id, for listings.
+    struct NameLookup {
+        var campaigns: [Int64: String]
+        var accounts: [Int64: String]
+    }
+
+    func nameLookup() async throws -> NameLookup {
+        var lookup = NameLookup(campaigns: [:], accounts: [:])
+        for campaign in try await database.campaigns.allCampaigns() { if let id = campaign.id { lookup.campaigns[id] = campaign.name } }
+        for account in try await database.accounts.allAccounts() { if let id = account.id { lookup.accounts[id] = account.email.description } }
+        return lookup
+    }
+
+    func jobValues(_ job: Job, _ names: NameLookup) -> [String: Any] {
+        let c = job.counters
+        var values: [String: Any] = [
+            "id": job.id ?? 0, "state": job.state.rawValue, "campaign": names.campaigns[job.campaignID] ?? "?", "round": job.round,
+            "account": names.accounts[job.accountID] ?? "?", "start": JobTime.format(job.runAt), "percent": Int((c.fraction * 100).rounded()),
+            "done": c.done, "total": c.total, "sent": c.sent, "drafted": c.drafted, "skipped": c.skipped, "failed": c.failed, "held": c.held,
+            "mode": job.spec.mode.rawValue, "force": job.spec.force,
+        ]
+        // Absent, not empty, when there is none: an empty string would still open a Mustache section.
+        if let note = job.note, !note.isEmpty { values["note"] = note }
+        if let variant = job.spec.variant { values["variant"] = variant }
+        return values
+    }
+
+    static func eventValues(_ event: JobEvent) -> [String: Any] {
+        ["id": event.id ?? 0, "at": JobTime.format(event.at), "kind": event.kind.rawValue, "row": event.row.map(String.init) ?? "", "email": event.email ?? "", "detail": event.detail]
+    }
+}

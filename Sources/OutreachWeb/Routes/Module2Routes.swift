@@ -1,0 +1,97 @@
+import Foundation
+import Hummingbird
+import Logging
+import OutreachCore
+import OutreachEngine
+import OutreachStore
+
+extension WebApp {
+    func addModule2Routes(to router: Router<WebContext>) {
+        router.get("/module2") { request, context in
+            let access = try context.access()
+            let query = request.uri.queryParameters
+            let chosenID = query["campaign"].flatMap { Int64($0) }
+            let round = query["round"].flatMap { Int($0) } ?? 2
+            let force = query["force"].map { $0 == "on" || $0 == "1" } ?? false
+            let campaigns = try await visibleCampaigns(access)
+            var values: [String: Any] = [
+                "campaigns": campaigns.map { ["id": $0.id ?? 0, "name": $0.name, "chosen": $0.id == chosenID] }, "round": round, "force": force,
+            ]
+            if let chosenID {
+                let campaign = try await campaign(chosenID, for: access)
+                guard round >= 2 else { throw HTTPError(.badRequest, message: "follow-ups are rounds 2 and later; round 1 is Module 1") }
+                let plan = try await followUpPlan(campaign: campaign, round: round, force: force)
+                values["plan"] = [
+                    "round": round, "campaignName": campaign.name, "campaignID": chosenID, "sendCount": plan.sendCount, "skipCount": plan.skipCount,
+                    "rows": plan.rows.map { ["row": $0.row, "email": $0.email, "decision": $0.decision, "reason": $0.reason] }, "force": force,
+                    "csrf": access.session.csrfToken,
+                ] as [String: Any]
+            }
+            return renderer.page("module2", title: "Module 2", section: "module2", session: context.session, values: values)
+        }
+
+        router.get("/api/campaigns/:id/plan") { request, context in
+            let access = try context.access()
+            let campaign = try await campaign(try context.parameters.require("id", as: Int64.self), for: access)
+            let round = request.uri.queryParameters["round"].flatMap { Int($0) } ?? 2
+            guard round >= 2 else { throw HTTPError(.badRequest, message: "follow-ups are rounds 2 and later") }
+            let force = request.uri.queryParameters["force"].map { $0 == "1" || $0 == "true" || $0 == "on" } ?? false
+            let plan = try await followUpPlan(campaign: campaign, round: round, force: force)
+            struct Output: Encodable {
+                let round: Int
+                let send: Int
+                let skip: Int
+                let rows: [FollowUpPlan.Row]
+            }
+            return try Self.json(Output(round: round, send: plan.sendCount, skip: plan.skipCount, rows: plan.rows))
+        }
+
+        router.post("/module2/schedule") { request, context in
+            let access = try context.access()
+            var request = request
+            let form = try await Self.form(&request, context)
+            guard let campaignID = form.text("campaign").flatMap({ Int64($0) }) else { throw HTTPError(.badRequest, message: "choose a campaign") }
+            let campaign = try await campaign(campaignID, for: access)
+            guard access.canUse(accountID: campaign.accountID) else { throw Access.notFound() }
+            guard let round = form.text("round").flatMap({ Int($0) }), round >= 2 else { throw HTTPError(.badRequest, message: "follow-ups are rounds 2 and later") }
+            guard let body = form.text("body") else {
+                return message("Nothing was scheduled", "The follow-up needs a body.", link: "/module2?campaign=\(campaignID)&round=\(round)", session: context.session, status: .badRequest)
+            }
+            guard let mode = RoundMode(rawValue: form["mode"] ?? "") else { throw HTTPError(.badRequest, message: "unknown mode") }
+            let text = Self.templateText(subject: form.text("subject") ?? "", body: body)
+            do {
+                let template = try EmailTemplate(parsing: text)
+                let errors = template.lint(knownKeys: campaign.columnKeys).filter { $0.severity == .error && $0.kind != .emptySubject }
+                guard errors.isEmpty else { throw HTTPError(.badRequest, message: "the follow-up has errors: " + errors.map(\.description).joined(separator: "; ")) }
+            } catch let error as HTTPError {
+                throw error
+            } catch {
+                return message("Nothing was scheduled", "\(error)", link: "/module2?campaign=\(campaignID)&round=\(round)", session: context.session, status: .badRequest)
+            }
+            let spec = Job.Spec(mode: mode, force: form.flag("force"), template: text, templateName: "web: round \(round)")
+            do {
+                let job = try await scheduler.schedule(campaign: campaign, round: round, spec: spec, at: try Self.start(from: form), ownerID: access.user.id)
+                return Response.redirect(to: "/jobs/\(job.id ?? 0)")
+            } catch let error as JobRuleError {
+                return message("Nothing was scheduled", error.description, link: "/module2?campaign=\(campaignID)&round=\(round)", session: context.session, status: .conflict)
+            }
+        }
+    }
+
+    /// The plan after an incremental sync of the campaign's account, so it is at most minutes stale. A sync that
+    /// fails (server down) does not hide the plan: it is made from the index as it is, and says so.
+    func followUpPlan(campaign: Campaign, round: Int, force: Bool) async throws -> FollowUpPlan {
+        if let account = try await database.accounts.account(id: campaign.accountID) {
+            let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: logger)
+            do {
+                _ = try await sync.run(account: account)
+                try await database.syncStatus.record(SyncStatus(accountID: account.id ?? 0, syncedAt: Date(), error: nil))
+            } catch {
+                try await database.syncStatus.record(SyncStatus(accountID: account.id ?? 0, syncedAt: Date(), error: "\(error)"))
+            }
+        }
+        return try await FollowUpPlan.make(
+            campaign: campaign, round: round, force: force, variant: nil, campaigns: database.campaigns, index: database.threads, ledger: database.deliveries
+        )
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Hummingbird
+import Logging
+import OutreachCore
+import OutreachEngine
+import OutreachStore
+import ServiceLifecycle
+
+/// Syncs every stored account on a timer inside `outreach serve`, recording each outcome for the accounts page.
+public struct SyncTimerService: Service {
+    let database: SQLiteDatabase
+    let registry: AccountRegistry
+    let interval: Double
+    let logger: Logger
+
+    public init(database: SQLiteDatabase, registry: AccountRegistry, interval: Double, logger: Logger) {
+        self.database = database
+        self.registry = registry
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: logger)
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                for account in try await database.accounts.allAccounts() {
+                    guard let id = account.id, !Task.isCancelled else { continue }
+                    do {
+                        let report = try await sync.run(account: account)
+                        try await database.syncStatus.record(SyncStatus(accountID: id, syncedAt: Date(), error: nil))
+                        logger.info("synced", metadata: ["account.email": "\(account.email)", "new": "\(report.newMessages)"])
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        try? await database.syncStatus.record(SyncStatus(accountID: id, syncedAt: Date(), error: "\(error)"))
+                        logger.warning("sync failed", metadata: ["account.email": "\(account.email)", "error": "\(error)"])
+                    }
+                }
+                try await Task.sleep(for: .seconds(interval))
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import Hummingbird
+import Logging
+import OutreachCore
+import OutreachEngine
+import OutreachStore
+
+/// The request context of every web route: who is signed in (if anyone) and their CSRF token.
+public struct WebContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by ``SessionMiddleware`` for a signed-in user.
+    var session: WebSession?
+
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// CSV uploads can be large; everything else is small forms.
+    public var maxUploadSize: Int { 64 * 1024 * 1024 }
+}
+
+/// A signed-in user, what they may see, and the token their forms must carry.
+struct WebSession: Sendable {
+    let user: User
+    let csrfToken: String
+    let tokenHash: String
+    /// The accounts an admin granted this user (all accounts for an admin: see ``Access``).
+    let grantedAccountIDs: Set<Int64>
+}

@@ -1,0 +1,59 @@
+import Foundation
+import OutreachCore
+import OutreachStore
+import Testing
+
+struct ThreadIndexTests {
+    func indexWithAccount() async throws -> (SQLiteThreadIndex, Int64) {
+        let database = try SQLiteDatabase.inMemory()
+        let account = try await database.accounts.insert(
+            Account(
+                email: try EmailAddress(parsing: "sales@sales.example"), smtp: try ServerEndpoint(parsing: "smtps://h", as: .smtp),
+                imap: try ServerEndpoint(parsing: "imaps://h", as: .imap)
+            ), sealedPassword: [1]
+        )
+        return (database.threads, try #require(account.id))
+    }
+
+    @Test("a bounce keeps every failed recipient it names, in its order")
+    func failedRecipients() async throws {
+        let (index, accountID) = try await indexWithAccount()
+        let bounce = IndexedMessage(
+            messageID: "dsn@mx.example", from: try EmailAddress(parsing: "MAILER-DAEMON@mx.example"), subject: "Undelivered Mail Returned to Sender",
+            date: Date(), direction: .theirs, folder: "INBOX", classification: "bounce_hard",
+            failedRecipients: ["Office@Elsewhere.example", "anna@acme.example"]
+        )
+        let complaint = IndexedMessage(
+            messageID: "arf@fbl.example", from: try EmailAddress(parsing: "fbl@fbl.example"), subject: "Abuse report", date: Date(),
+            direction: .theirs, folder: "INBOX", classification: "complaint"
+        )
+        _ = try await index.ingest([bounce, complaint], accountID: accountID)
+        let stored = try await index.bouncesAndComplaints(accountID: accountID)
+        #expect(stored.map(\.failedRecipients) == [["office@elsewhere.example", "anna@acme.example"], []])
+    }
+
+    @Test("follow-up evidence reads the prospect's messages, or with sameDomain every address at its domain, since round 1")
+    func evidenceBySenderOrDomain() async throws {
+        let (index, accountID) = try await indexWithAccount()
+        let sent = Date(timeIntervalSince1970: 1_795_953_600)
+        func message(_ id: String, from: String, at offset: TimeInterval, direction: IndexedMessage.Direction = .theirs) throws -> IndexedMessage {
+            IndexedMessage(
+                messageID: id, from: try EmailAddress(parsing: from), subject: "Hello Anna", date: sent.addingTimeInterval(offset),
+                direction: direction, folder: direction == .ours ? "Sent" : "INBOX"
+            )
+        }
+        _ = try await index.ingest(
+            [
+                try message("root@sales.example", from: "sales@sales.example", at: 0, direction: .ours),
+                try message("anna@acme.example", from: "Anna@Acme.example", at: 60), try message("bob@acme.example", from: "bob@acme.example", at: 120),
+                try message("early@acme.example", from: "bob@acme.example", at: -60), try message("eu@acme.example", from: "eve@eu.acme.example", at: 180),
+                try message("x@other.example", from: "anna@other.example", at: 240),
+            ], accountID: accountID
+        )
+        let prospect = try await index.followUpEvidence(root: "root@sales.example", sender: "anna@acme.example", sameDomain: false, since: sent, accountID: accountID)
+        #expect(prospect.thread.map(\.messageID) == ["root@sales.example"])
+        #expect(prospect.fromSender.map(\.messageID) == ["anna@acme.example"])
+        let domain = try await index.followUpEvidence(root: "root@sales.example", sender: "Anna@ACME.example", sameDomain: true, since: sent, accountID: accountID)
+        #expect(domain.fromSender.map(\.messageID) == ["anna@acme.example", "bob@acme.example"])
+    }
+}
