@@ -26,12 +26,19 @@ public protocol CampaignStore: Sendable {
 extension CampaignStore {
     /// Every prospect of a campaign in file order, fetched a page at a time so large campaigns stay small in memory.
     public func forEachProspect(campaignID: Int64, pageSize: Int = 1_000, _ body: (Prospect) async throws -> Void) async throws {
+        try await forEachPage(campaignID: campaignID, pageSize: pageSize) { page in
+            for prospect in page { try await body(prospect) }
+        }
+    }
+
+    /// The same, a page at a time, for callers that read something per page rather than per prospect.
+    public func forEachPage(campaignID: Int64, pageSize: Int = 1_000, _ body: ([Prospect]) async throws -> Void) async throws {
         var afterRow = 0
         while true {
             let page = try await prospects(campaignID: campaignID, afterRow: afterRow, limit: pageSize)
             guard let last = page.last else { return }
             afterRow = last.row
-            for prospect in page { try await body(prospect) }
+            try await body(page)
         }
     }
 }

@@ -18,10 +18,33 @@ public protocol ThreadIndex: Sendable {
     /// Every bounce and complaint the account received. Planners load them once per round: they are few, and matching
     /// them by recipient or original Message-ID per prospect in SQL would scan the whole index each time.
     func bouncesAndComplaints(accountID: Int64) async throws -> [IndexedMessage]
-    /// What a follow-up decision reads about one prospect, in one read: the thread holding `root`, and the messages
-    /// from `sender` since `since` — with `sameDomain`, from every address at the sender's domain (its colleagues
-    /// and the sender itself). Without each message's References (a decision does not need them).
-    func followUpEvidence(
-        root: String, sender: String, sameDomain: Bool, since: Date, accountID: Int64
-    ) async throws -> (thread: [IndexedMessage], fromSender: [IndexedMessage])
+    /// What the follow-up planner reads for each prospect, many prospects in one read: the thread of each round-1
+    /// message (ghosts left out, oldest first), and every message from the prospect's address (or, with
+    /// `sameDomain`, from their domain) since `since`, for replies that lost their threading headers.
+    /// - Returns: one ``FollowUpEvidence`` per query, in the queries' order.
+    func followUpEvidence(_ queries: [FollowUpEvidenceQuery], accountID: Int64) async throws -> [FollowUpEvidence]
+}
+
+/// One prospect's part of ``ThreadIndex/followUpEvidence(_:accountID:)``.
+public struct FollowUpEvidenceQuery: Sendable, Hashable {
+    /// Round 1's Message-ID.
+    public let root: String
+    /// The prospect's address, lower-cased.
+    public let sender: String
+    public let sameDomain: Bool
+    public let since: Date
+
+    public init(root: String, sender: String, sameDomain: Bool, since: Date) {
+        self.root = root
+        self.sender = sender.lowercased()
+        self.sameDomain = sameDomain
+        self.since = since
+    }
+
+    var domain: String { String(sender.split(separator: "@").last ?? "") }
+}
+
+public struct FollowUpEvidence: Sendable {
+    public let thread: [IndexedMessage]
+    public let fromSender: [IndexedMessage]
 }

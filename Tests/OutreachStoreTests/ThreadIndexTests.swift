@@ -50,10 +50,14 @@ struct ThreadIndexTests {
                 try message("x@other.example", from: "anna@other.example", at: 240),
             ], accountID: accountID
         )
-        let prospect = try await index.followUpEvidence(root: "root@sales.example", sender: "anna@acme.example", sameDomain: false, since: sent, accountID: accountID)
+        let prospect = try await index.followUpEvidence(
+            [FollowUpEvidenceQuery(root: "root@sales.example", sender: "anna@acme.example", sameDomain: false, since: sent)], accountID: accountID
+        )[0]
         #expect(prospect.thread.map(\.messageID) == ["root@sales.example"])
         #expect(prospect.fromSender.map(\.messageID) == ["anna@acme.example"])
-        let domain = try await index.followUpEvidence(root: "root@sales.example", sender: "Anna@ACME.example", sameDomain: true, since: sent, accountID: accountID)
+        let domain = try await index.followUpEvidence(
+            [FollowUpEvidenceQuery(root: "root@sales.example", sender: "Anna@ACME.example", sameDomain: true, since: sent)], accountID: accountID
+        )[0]
         #expect(domain.fromSender.map(\.messageID) == ["anna@acme.example", "bob@acme.example"])
     }
 }

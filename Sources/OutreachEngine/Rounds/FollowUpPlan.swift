@@ -26,10 +26,11 @@ public struct FollowUpPlan: Sendable {
             campaign: campaign, round: round, force: force, index: index, ledger: ledger, countDomainReplies: countDomainReplies
         )
         var rows: [Row] = []
-        try await campaigns.forEachProspect(campaignID: campaign.id ?? 0) { prospect in
-            if let variant, prospect.variant?.caseInsensitiveCompare(variant) != .orderedSame { return }
-            let decision = try await planner.decide(prospect).decision
-            rows.append(Row(row: prospect.row, email: prospect.email.description, decision: decision.verdict.rawValue, reason: decision.reason))
+        try await campaigns.forEachPage(campaignID: campaign.id ?? 0, pageSize: 500) { page in
+            let chosen = page.filter { variant == nil || $0.variant?.caseInsensitiveCompare(variant!) == .orderedSame }
+            for (prospect, row) in zip(chosen, try await planner.decide(chosen)) {
+                rows.append(Row(row: prospect.row, email: prospect.email.description, decision: row.decision.verdict.rawValue, reason: row.decision.reason))
+            }
         }
         return FollowUpPlan(round: round, rows: rows)
     }

@@ -56,23 +56,44 @@ public struct FollowUpRound: Sendable {
 
     /// What the index says about one prospect.
     public func decide(_ prospect: Prospect) async throws -> RowDecision {
-        let rounds = history[prospect.id ?? 0] ?? [:]
-        guard let first = rounds[1], first.state == .sent, let root = first.messageID else {
-            let state = rounds[1].map { "round 1 is \($0.state.rawValue)" } ?? "round 1 was never run for this row"
-            return RowDecision(decision: .init(verdict: .skip, reason: "no first email went out (\(state))"), root: nil, inReplyTo: nil, references: [], originalSubject: nil)
+        try await decide([prospect])[0]
+    }
+
+    /// What the index says about many prospects, in one index read (planning a 10,000-row round reads 20 pages,
+    /// not 10,000 threads one by one).
+    public func decide(_ prospects: [Prospect]) async throws -> [RowDecision] {
+        var decisions = [RowDecision?](repeating: nil, count: prospects.count)
+        var queries: [FollowUpEvidenceQuery] = []
+        var waiting: [(index: Int, root: String, first: Delivery, ourIDs: [String])] = []
+        for (index, prospect) in prospects.enumerated() {
+            let rounds = history[prospect.id ?? 0] ?? [:]
+            guard let first = rounds[1], first.state == .sent, let root = first.messageID else {
+                let state = rounds[1].map { "round 1 is \($0.state.rawValue)" } ?? "round 1 was never run for this row"
+                decisions[index] = RowDecision(
+                    decision: .init(verdict: .skip, reason: "no first email went out (\(state))"), root: nil, inReplyTo: nil, references: [], originalSubject: nil
+                )
+                continue
+            }
+            let ourIDs = rounds.keys.sorted().compactMap { rounds[$0] }.filter { $0.state == .sent }.compactMap(\.messageID)
+            queries.append(FollowUpEvidenceQuery(
+                root: root, sender: prospect.email.normalized, sameDomain: countDomainReplies && FollowUpDecision.countsDomainReplies(for: prospect.email),
+                since: first.sentAt ?? first.updatedAt
+            ))
+            waiting.append((index, root, first, ourIDs))
         }
-        let sent = rounds.keys.sorted().compactMap { rounds[$0] }.filter { $0.state == .sent }
-        let ourIDs = sent.compactMap(\.messageID)
-        let evidenceRead = try await index.followUpEvidence(
-            root: root, sender: prospect.email.normalized,
-            sameDomain: countDomainReplies && FollowUpDecision.countsDomainReplies(for: prospect.email),
-            since: first.sentAt ?? first.updatedAt, accountID: campaign.accountID
-        )
-        let thread = evidenceRead.thread
+        let evidence = try await index.followUpEvidence(queries, accountID: campaign.accountID)
+        for (read, entry) in zip(evidence, waiting) {
+            decisions[entry.index] = decide(prospects[entry.index], root: entry.root, first: entry.first, ourIDs: entry.ourIDs, read: read)
+        }
+        return decisions.map { $0! }
+    }
+
+    private func decide(_ prospect: Prospect, root: String, first: Delivery, ourIDs: [String], read: FollowUpEvidence) -> RowDecision {
+        let thread = read.thread
         var bounces = bouncesByRecipient[prospect.email.normalized] ?? []
         for id in ourIDs { bounces += (bouncesByOriginal[id] ?? []).filter { bounce in !bounces.contains { $0.messageID == bounce.messageID } } }
         let inThread = Set(thread.map(\.messageID))
-        let unthreaded = evidenceRead.fromSender.filter { !inThread.contains($0.messageID) }
+        let unthreaded = read.fromSender.filter { !inThread.contains($0.messageID) }
         let originalSubject = thread.first { $0.messageID == root }?.subject
         let evidence = FollowUpDecision.Evidence(
             prospect: prospect.email, roundMessageIDs: ourIDs, firstSentAt: first.sentAt, firstSubject: originalSubject, thread: thread,

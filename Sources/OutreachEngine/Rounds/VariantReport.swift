@@ -34,11 +34,13 @@ public struct VariantReport: Sendable, Encodable {
         let round1 = try await ledger.deliveries(campaignID: campaign.id ?? 0, round: FirstRound.round)
         var sent: [String: Int] = [:]
         var replies: [String: Int] = [:]
-        try await campaigns.forEachProspect(campaignID: campaign.id ?? 0) { prospect in
-            guard let id = prospect.id, round1[id]?.state == .sent else { return }
-            let name = prospect.variant ?? "(none)"
-            sent[name, default: 0] += 1
-            if try await planner.decide(prospect).decision.isReply { replies[name, default: 0] += 1 }
+        try await campaigns.forEachPage(campaignID: campaign.id ?? 0, pageSize: 500) { page in
+            let mailed = page.filter { $0.id.map { round1[$0]?.state == .sent } ?? false }
+            for (prospect, row) in zip(mailed, try await planner.decide(mailed)) {
+                let name = prospect.variant ?? "(none)"
+                sent[name, default: 0] += 1
+                if row.decision.isReply { replies[name, default: 0] += 1 }
+            }
         }
         let variants = sent.keys.sorted().map { Variant(name: $0, sent: sent[$0] ?? 0, replies: replies[$0] ?? 0) }
         return VariantReport(campaign: campaign.name, variants: variants)
