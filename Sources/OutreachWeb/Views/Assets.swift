@@ -60,13 +60,15 @@ enum Assets {
         .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px 18px; align-items: end; }
         .grid .actions, .grid .result { grid-column: 1 / -1; }
         .actions { display: flex; gap: 8px; margin: 12px 0; }
+        form.row { display: flex; gap: 12px; align-items: flex-end; flex-wrap: wrap; }
+        .stack { display: flex; flex-direction: column; gap: 12px; } .stack > button { align-self: flex-start; } .stack h2 { margin: 0; }
         .actions form { margin: 0; }
         .toolbar { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; margin: 8px 0; }
         form.inline { display: inline-flex; gap: 6px; align-items: end; flex-wrap: wrap; }
         table.list { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); border-radius: 8px; }
         table.list th, table.list td { text-align: left; padding: 8px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
         table.list th { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); background: #fafbfc; }
-        table.log td { font-size: 13px; } table.log tr.ERROR td { color: var(--bad); } table.log tr.SKIPPED td, table.log tr.HELD td { color: var(--warn); }
+        table.log td { font-size: 13px; } table.log tr.ERROR td { color: var(--bad); } table.log tr.SKIPPED td { color: var(--muted); } table.log tr.HELD td { color: var(--warn); }
         .scroll { max-height: 420px; overflow: auto; }
         .state { font-size: 12px; padding: 2px 8px; border-radius: 99px; background: #eef2ff; color: #3538cd; }
         .state.completed { background: #ecfdf3; color: var(--ok); } .state.failed, .state.missed { background: #fef3f2; color: var(--bad); }
@@ -75,8 +77,8 @@ enum Assets {
         .progress .bar span { display: block; width: 0; height: 100%; background: var(--accent); transition: width .4s; }
         .progress .counts { font-size: 12px; color: var(--muted); margin-top: 4px; }
         .flash { padding: 10px 14px; border-radius: 8px; margin-bottom: 14px; background: #ecfdf3; border: 1px solid #abefc6; }
-        .flash.error { background: #fef3f2; border-color: #fecdca; color: var(--bad); }
-        .preview { border: 1px dashed #d0d5dd; border-radius: 8px; padding: 12px 16px; background: #fff; }
+        .flash.error { background: #fef3f2; border-color: #fecdca; color: var(--bad); } .flash.note { background: #fff; border-color: var(--line); color: #475467; }
+        .preview { border: 1px dashed #d0d5dd; border-radius: 8px; padding: 12px 16px; margin-top: 10px; background: #fff; }
         .preview .headers { font-size: 13px; color: var(--muted); margin-bottom: 8px; }
         .check { min-height: 1.4em; } .check.bad { color: var(--bad); } .check.ok { color: var(--ok); }
         pre.result { background: #0f172a; color: #e2e8f0; padding: 10px; border-radius: 6px; white-space: pre-wrap; }

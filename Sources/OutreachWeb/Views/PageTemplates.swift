@@ -155,6 +155,7 @@ enum PageTemplates {
           </tbody>
         </table>
         {{#isAdmin}}
+        <section class="card">
         <h2>Add an SMTP/IMAP account</h2>
         <form method="post" action="/accounts" class="grid" id="add-account">
           <input type="hidden" name="_csrf" value="{{csrf}}">
@@ -171,6 +172,7 @@ enum PageTemplates {
           </div>
           <pre class="result" id="test-result" hidden></pre>
         </form>
+        </section>
         {{/isAdmin}}
         """
 
@@ -273,6 +275,7 @@ enum PageTemplates {
     static let module2 = """
         <h1>Module 2 – Follow-ups</h1>
         <p class="muted">A follow-up goes into the same thread to everyone who has not answered. Decisions come from the synced thread index: replies (also in Junk, also without threading headers), bounces, complaints, auto-replies, and your own messages.</p>
+        {{^campaigns}}<p class="flash note">No campaigns yet: import a master file in <a href="/module1">Module 1</a> and send round 1 first.</p>{{/campaigns}}
         <form method="get" action="/module2" class="grid card" id="plan-form">
           <label>Campaign <select name="campaign" required>{{#campaigns}}<option value="{{id}}" {{#chosen}}selected{{/chosen}}>{{name}}</option>{{/campaigns}}</select></label>
           <label>Round <input type="number" name="round" min="2" value="{{round}}" required></label>
@@ -287,7 +290,7 @@ enum PageTemplates {
             <tbody>{{#rows}}<tr class="{{decision}}"><td>{{row}}</td><td>{{email}}</td><td><span class="decision {{decision}}">{{decision}}</span></td><td>{{reason}}</td></tr>{{/rows}}</tbody>
           </table>
         </section>
-        <form method="post" action="/module2/schedule" class="card" id="followup-form">
+        <form method="post" action="/module2/schedule" class="card stack" id="followup-form">
           <input type="hidden" name="_csrf" value="{{csrf}}">
           <input type="hidden" name="campaign" value="{{campaignID}}">
           <input type="hidden" name="round" value="{{round}}">
@@ -308,9 +311,10 @@ enum PageTemplates {
 
     static let ab = """
         <h1>A/B tests</h1>
-        <form method="get" action="/ab" class="grid card" id="ab-form">
+        {{^campaigns}}<p class="flash note">No campaigns yet: a variant column in the master file (Module 1) splits a campaign into A/B variants.</p>{{/campaigns}}
+        <form method="get" action="/ab" class="card row" id="ab-form">
           <label>Campaign <select name="campaign">{{#campaigns}}<option value="{{id}}" {{#chosen}}selected{{/chosen}}>{{name}}</option>{{/campaigns}}</select></label>
-          <div class="actions"><button type="submit">Show</button></div>
+          <button type="submit">Show</button>
         </form>
         {{#report}}
         <table class="list" id="ab">
@@ -328,7 +332,7 @@ enum PageTemplates {
           <thead><tr><th>User</th><th>Role</th><th>Accounts granted</th></tr></thead>
           <tbody>
           {{#users}}
-          <tr><td>{{email}}</td><td>{{role}}</td><td>{{#isAdmin}}<span class="muted">all accounts (admin)</span>{{/isAdmin}}{{#grants}}<form method="post" action="/users/{{userID}}/revoke" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="account" value="{{accountID}}">{{email}} <button type="submit" class="link">revoke</button></form> {{/grants}}</td></tr>
+          <tr><td>{{email}}</td><td>{{role}}</td><td>{{#isAdmin}}<span class="muted">all accounts (admin)</span>{{/isAdmin}}{{^isAdmin}}{{^grants}}<span class="muted">none yet</span>{{/grants}}{{/isAdmin}}{{#grants}}<form method="post" action="/users/{{userID}}/revoke" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="account" value="{{accountID}}">{{email}} <button type="submit" class="link">revoke</button></form> {{/grants}}</td></tr>
           {{/users}}
           </tbody>
         </table>
@@ -346,7 +350,7 @@ enum PageTemplates {
           <h2>Grant an account</h2>
           <form method="post" action="/users/grant" class="grid" id="grant">
             <input type="hidden" name="_csrf" value="{{csrf}}">
-            <label>User <select name="user">{{#users}}<option value="{{id}}">{{email}}</option>{{/users}}</select></label>
+            <label>User <select name="user">{{#users}}{{^isAdmin}}<option value="{{id}}">{{email}}</option>{{/isAdmin}}{{/users}}</select></label>
             <label>Account <select name="account">{{#accounts}}<option value="{{id}}">{{email}}</option>{{/accounts}}</select></label>
             <div class="actions"><button type="submit" class="primary">Grant</button></div>
           </form>

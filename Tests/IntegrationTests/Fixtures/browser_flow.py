@@ -33,6 +33,8 @@ class Flow:
         self.phase = phase
         self.observed = {"screenshots": [], "consoleErrors": []}
         self.shots = 0
+        # Pages this script opens knowing they answer 404: the browser logs that as an error, which here is the point.
+        self.expected_404 = set()
 
     # MARK: helpers
 
@@ -54,7 +56,11 @@ class Flow:
 
     def watch_console(self, page, who):
         # A script error or a CSP violation on any page is something a user would notice (a dead button, a blank bar).
-        page.on("console", lambda m: m.type == "error" and self.observed["consoleErrors"].append(f"{who} {page.url}: {m.text}"))
+        def console(message):
+            if message.type != "error" or (page.url in self.expected_404 and "status of 404" in message.text):
+                return
+            self.observed["consoleErrors"].append(f"{who} {page.url}: {message.text}")
+        page.on("console", console)
         page.on("pageerror", lambda e: self.observed["consoleErrors"].append(f"{who} {page.url}: {e}"))
 
     def login(self, context, who, shot=None):
@@ -238,6 +244,8 @@ class Flow:
             s = page.evaluate(sample)
             if not samples or (s["width"], s["counts"], s["state"]) != (samples[-1]["width"], samples[-1]["counts"], samples[-1]["state"]):
                 samples.append(s)
+                if s["width"] not in ("", "0%", "100%") and "job-running" not in " ".join(self.observed["screenshots"]):
+                    self.shot(page, "job-running")
             if s["state"] in ("completed", "failed", "cancelled", "missed") and s["width"] == "100%":
                 break
             time.sleep(0.05)
@@ -256,6 +264,7 @@ class Flow:
 
         # Isolation: the other user's job and campaign, by URL, page and API, read and write.
         leaks = [c["otherCampaign"], c["otherAccount"], "Private to the other user"]
+        self.expected_404.add(self.url(f"/jobs/{other_job}"))
         response = page.goto(self.url(f"/jobs/{other_job}"))
         body = page.content()
         isolation = {"jobPage": response.status, "jobPageLeaks": [s for s in leaks if s in body], "jobPageHeading": page.inner_text("h1")}

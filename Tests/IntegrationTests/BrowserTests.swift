@@ -1,0 +1,485 @@
+import Foundation
+import OutreachCore
+import OutreachStore
+import Testing
+
+/// The web UI end to end in real headless Chromium (Debian's, driven by Playwright from `.venv-test`), against
+/// `outreach serve` and the private Dovecot: an admin sets up users, a user sends round 1 from the browser and watches
+/// it finish, Module 2 explains a reply and a bounce; isolation between users and CSRF refusals are probed in the same
+/// browser. `Fixtures/browser_flow.py` only drives the pages and reports what they showed; what arrived where is
+/// checked here, on the servers.
+@Suite("The web UI in a real browser", .timeLimit(.minutes(5)))
+struct BrowserTests {
+    static let sender = (email: "sales@example.test", password: "sales-pw")
+    static let otherSender = (email: "other@example.test", password: "other-pw")
+    static let admin = (email: "admin@example.test", password: "admin-password-1")
+    static let user = (email: "uma@example.test", password: "uma-password-1")
+    static let otherUser = (email: "otto@example.test", password: "otto-password-1")
+    static let campaign = "Q4 Leads"
+    static let otherCampaign = "Otto's own list"
+
+    struct Prospect {
+        let row: Int
+        let first: String
+        let company: String
+        /// The file's select column as written.
+        let select: String
+        let variant: String
+        var email: String { "p\(row)@example.test" }
+        var selectedInFile: Bool { ["1", "yes", "x"].contains(select) }
+    }
+
+    static let prospects: [Prospect] = [
+        .init(row: 1, first: "Ann", company: "Acme", select: "1", variant: "A"),
+        .init(row: 2, first: "Bruno", company: "Globex", select: "1", variant: "B"),
+        .init(row: 3, first: "Chloé", company: "Initech", select: "", variant: "A"),
+        .init(row: 4, first: "Dmitri", company: "Umbrella", select: "yes", variant: "B"),
+        .init(row: 5, first: "Elif", company: "Stark & Sons", select: "x", variant: "A"),
+        .init(row: 6, first: "Farid", company: "Wayne, Ltd", select: "", variant: "B"),
+        .init(row: 7, first: "Grace", company: "Hooli", select: "1", variant: "A"),
+        .init(row: 8, first: "Hiro", company: "Soylent", select: "", variant: "B"),
+        .init(row: 9, first: "Inès", company: "Wonka", select: "1", variant: "A"),
+    ]
+    /// The user changes the file's selection in the browser: these rows unticked, these ticked.
+    static let untick = [2, 9]
+    static let tick = [3]
+    static let selected = Set(prospects.filter(\.selectedInFile).map(\.row)).subtracting(untick).union(tick)
+    static let previewed = prospects[4]
+    /// After round 1: row 1 answers, row 3's message bounces.
+    static let replied = prospects[0]
+    static let bounced = prospects[2]
+
+    static let subject = "Quick question for {company}"
+    static let bodyBefore = "Hi "
+    static let bodyAfter = ",\n\nA short note about **{company}**: would a call next week suit you?\n\nBest,\nSam"
+
+    /// The master file, with the headers a CRM export has, a quoted comma, and one row that cannot be imported.
+    static var csv: String {
+        "E-mail Address,First Name,Company Name,Select,Variant\n"
+            + prospects.map { p in [p.email, p.first, p.company.contains(",") ? "\"\(p.company)\"" : p.company, p.select, p.variant].joined(separator: ",") }
+                .joined(separator: "\n")
+            + "\nnot-an-address,Nobody,Nowhere,1,A\n"
+    }
+
+    // MARK: - Where things are
+
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/browser_flow.py").path
+    }
+
+    /// The virtual environment with Playwright; the test fails (never skips) without it.
+    static func playwrightPython() throws -> String {
+        let python = repositoryRoot.appendingPathComponent(".venv-test/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw HarnessError("\(python) is missing: the browser tests need Playwright in .venv-test; run `scripts/install-deps --test`")
+        }
+        return python
+    }
+
+    /// `$OUTREACH_TEST_ARTIFACTS/browser`, else `.test-artifacts/browser` in the checkout; emptied at each run.
+    static func artifactDirectory() throws -> URL {
+        let environment = ProcessInfo.processInfo.environment["OUTREACH_TEST_ARTIFACTS"].flatMap { $0.isEmpty ? nil : $0 }
+        let base = environment.map { URL(fileURLWithPath: $0) } ?? repositoryRoot.appendingPathComponent(".test-artifacts")
+        let directory = base.appendingPathComponent("browser")
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    // MARK: - The test
+
+    @Test("admin sets up a user; the user uploads, composes with placeholders, previews, sends the selected rows and watches the bar reach 100% as the mail arrives; Module 2 explains the reply and the bounce; another user's job is 404; a form post without its CSRF token is refused")
+    func endToEnd() async throws {
+        try RequiredTool.check("/usr/bin/chromium", package: "chromium")
+        let python = try Self.playwrightPython()
+        let artifacts = try Self.artifactDirectory()
+        print("Browser test screenshots: \(artifacts.path)")
+
+        let servers = try MailServers(users: [Self.sender, Self.otherSender] + Self.prospects.map { (email: $0.email, password: "pw\($0.row)") })
+        defer { servers.stop() }
+        let cli = try OutreachSandbox()
+        defer { cli.remove() }
+        try cli.initialize(sender: Self.sender, servers: servers)
+        try cli.expectSuccess(
+            ["account", "add", Self.otherSender.email, "--smtp", servers.smtpURL, "--imap", servers.imapsURL, "--ca-file", servers.caFile, "--password-stdin"],
+            stdin: Self.otherSender.password
+        )
+        try cli.expectSuccess(["user", "add", Self.admin.email, "--admin", "--password-stdin"], stdin: Self.admin.password)
+
+        let directory = URL(fileURLWithPath: cli.directory)
+        try Self.csv.write(to: directory.appendingPathComponent("leads.csv"), atomically: true, encoding: .utf8)
+        try "email,first\np1@example.test,Ann\np2@example.test,Bruno\n".write(to: directory.appendingPathComponent("otto.csv"), atomically: true, encoding: .utf8)
+        let config: [String: Any] = [
+            "admin": ["email": Self.admin.email, "password": Self.admin.password],
+            "user": ["email": Self.user.email, "password": Self.user.password],
+            "other": ["email": Self.otherUser.email, "password": Self.otherUser.password],
+            "account": Self.sender.email, "otherAccount": Self.otherSender.email,
+            "csv": directory.appendingPathComponent("leads.csv").path, "otherCsv": directory.appendingPathComponent("otto.csv").path,
+            "campaign": Self.campaign, "otherCampaign": Self.otherCampaign, "untick": Self.untick, "tick": Self.tick,
+            "subject": Self.subject, "bodyBefore": Self.bodyBefore, "bodyAfter": Self.bodyAfter,
+            "previewRow": ["row": Self.previewed.row, "email": Self.previewed.email],
+        ]
+        let configPath = directory.appendingPathComponent("browser-config.json").path
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+
+        let serve = try cli.startServe()
+        defer {
+            serve.stop()
+            try? serve.output.write(to: artifacts.appendingPathComponent("serve.log"), atomically: true, encoding: .utf8)
+        }
+        let base = try await Self.waitUntilListening(serve)
+        func flow(_ phase: String) throws -> Data {
+            let result = try CommandRunner.run(python, [Self.script, base, artifacts.path, configPath, "--phase", phase], timeout: 180)
+            try? result.stdout.write(to: artifacts.appendingPathComponent("\(phase).json"), atomically: true, encoding: .utf8)
+            guard result.status == 0 else {
+                throw HarnessError("browser_flow.py --phase \(phase) failed (\(result.status)):\n\(result.stderr)\n--- outreach serve:\n\(serve.output.suffix(3000))")
+            }
+            return Data(result.stdout.utf8)
+        }
+
+        // Phase 1: set-up, round 1 from the browser, isolation and CSRF probes.
+        let sent = try JSONDecoder().decode(SendPhase.self, from: try flow("send"))
+        try checkSendPhase(sent)
+
+        // What really arrived: exactly one message for each row ticked in the browser, none for the others, with
+        // every placeholder filled from that row; nothing from the other user's job.
+        let boxes = try servers.mailboxes(of: Self.prospects.map(\.email))
+        var roots: [Int: String] = [:]
+        for prospect in Self.prospects {
+            let inbox = boxes[prospect.email]?["INBOX"] ?? []
+            guard Self.selected.contains(prospect.row) else {
+                #expect(inbox.isEmpty, "row \(prospect.row) was not selected but received \(inbox.map { $0.subject ?? "" })")
+                continue
+            }
+            try #require(inbox.count == 1, "row \(prospect.row) received \(inbox.count) messages: \(inbox.map { $0.subject ?? "" })")
+            let message = inbox[0]
+            #expect(message.from?.contains(Self.sender.email) == true, "\(message.from ?? "")")
+            #expect(message.subject == "Quick question for \(prospect.company)")
+            let text = message.text ?? ""
+            #expect(text.hasPrefix("Hi \(prospect.first),"), "\(text)")
+            #expect(text.contains("A short note about \(prospect.company): would a call"), "\(text)")
+            let html = message.html ?? ""
+            let escaped = prospect.company.replacingOccurrences(of: "&", with: "&amp;")
+            #expect(html.contains("Hi \(prospect.first),") && html.contains("<strong>\(escaped)</strong>"), "\(html)")
+            #expect(!text.contains("{") && !(message.subject ?? "").contains("{"), "a placeholder was left unfilled: \(message.subject ?? "") / \(text)")
+            #expect(message.defects.isEmpty, "\(message.defects)")
+            let messageID: String = try #require(message.messageId)
+            roots[prospect.row] = messageID
+        }
+        let database = try SQLiteDatabase(path: cli.databasePath, create: false)
+        let job = try #require(try await database.jobs.job(id: sent.jobID))
+        #expect(job.state == .completed && job.counters.sent == Self.selected.count && job.counters.failed == 0, "\(job.state) \(job.counters)")
+        let otherJob = try #require(try await database.jobs.job(id: sent.otherJob.id))
+        #expect(otherJob.state == .cancelled, "the other user's job: \(otherJob.state)")
+        #expect(try await database.deliveries.deliveries(campaignID: sent.otherJob.campaignID, round: 1).isEmpty)
+        #expect(try await database.jobs.jobs(states: nil, ownerID: nil, limit: 10).count == 2, "a refused (CSRF) post must not create a job")
+
+        // Between the phases, the prospects' mail systems answer: row 1 replies in the thread, row 3 bounces.
+        try servers.deliver(Self.reply(from: Self.replied, to: try #require(roots[Self.replied.row])), from: Self.replied.email, to: Self.sender.email)
+        try servers.deliver(Self.bounce(for: Self.bounced, of: try #require(roots[Self.bounced.row])), from: "", to: Self.sender.email)
+
+        // Phase 2: Module 2's plan (it syncs the account first), the A/B page.
+        let followup = try JSONDecoder().decode(FollowupPhase.self, from: try flow("followup"))
+        try checkFollowupPhase(followup)
+        print("Browser test: \(sent.screenshots.count + followup.screenshots.count) screenshots in \(artifacts.path)")
+    }
+
+    // MARK: - Phase 1
+
+    struct SendPhase: Decodable {
+        struct LoginProbe: Decodable {
+            let status: Int
+            let text: String
+            let cookies: [String]
+        }
+        struct LoginCSRF: Decodable {
+            let withoutCookie: LoginProbe
+            let withoutField: LoginProbe
+            let jobsAfterwards: String
+        }
+        struct OtherJob: Decodable {
+            let status: Int
+            let id: Int64
+            let state: String
+            let campaignID: Int64
+        }
+        struct Preview: Decodable {
+            let headers: String
+            let html: String
+            let text: String
+        }
+        struct Sample: Decodable {
+            let width: String
+            let aria: String?
+            let counts: String
+            let state: String
+            var percent: Int? { width.hasSuffix("%") ? Int(width.dropLast()) : nil }
+        }
+        struct Probe: Decodable {
+            let status: Int
+            var leaks: [String]? = nil
+            var text: String? = nil
+            var stateAfter: String? = nil
+        }
+        struct Isolation: Decodable {
+            let jobPage: Int
+            let jobPageLeaks: [String]
+            let jobPageHeading: String
+            let apiJob, apiEvents, campaignPage, apiPlan, module2Plan, cancelOthers: Probe
+            let apiJobsByIDs: [Int64]
+        }
+        struct CSRF: Decodable {
+            let formWithoutToken, formWrongToken, apiWithoutHeader, cancelWithoutToken: Probe
+            let jobsAfter: [Int64]
+            let cancelWithButton: String
+        }
+        let screenshots: [String]
+        let consoleErrors: [String]
+        let loginCSRF: LoginCSRF
+        let adminLanding: String
+        let adminFlashes: [String]
+        let users: [[String]]
+        let otherJob: OtherJob
+        let userLanding: String
+        let userJobsBefore: [[String]]
+        let module1Accounts: [String]
+        let campaignID: Int64
+        let importReport: String
+        let columns: [String]
+        let previewTable: [[String]]
+        let checkedFromFile: [Int]
+        let checkedSent: [Int]
+        let selectedCount: String
+        let placeholderMenu: [String]
+        let subjectValue: String
+        let bodyValue: String
+        let preview: Preview
+        let scheduleCheck: String
+        let jobID: Int64
+        let progress: [Sample]
+        let jobLog: [[String]]
+        let jobActions: [String]
+        let userJobsAfter: [[String]]
+        let jobsListBar: String
+        let isolation: Isolation
+        let csrf: CSRF
+        let userAccounts: [[String]]
+        let helpHeading: String
+    }
+
+    func checkSendPhase(_ s: SendPhase) throws {
+        // Sign-in refuses a post without the login form's token, with or without its cookie.
+        for probe in [s.loginCSRF.withoutCookie, s.loginCSRF.withoutField] {
+            #expect(probe.status == 403 && probe.text.contains("The sign-in form expired"), "\(probe.status) \(probe.text.prefix(300))")
+            #expect(!probe.cookies.contains("outreach_session"), "\(probe.cookies)")
+        }
+        #expect(s.loginCSRF.jobsAfterwards.contains("/login"), "still signed out: \(s.loginCSRF.jobsAfterwards)")
+
+        // The admin's forms.
+        #expect(s.adminLanding.hasSuffix("/jobs"))
+        #expect(s.adminFlashes == [
+            "Added \(Self.user.email).", "\(Self.user.email) may now send from \(Self.sender.email).",
+            "Added \(Self.otherUser.email).", "\(Self.otherUser.email) may now send from \(Self.otherSender.email).",
+        ])
+        #expect(s.users.contains { $0.count == 3 && $0[0] == Self.user.email && $0[1] == "user" && $0[2].contains(Self.sender.email) }, "\(s.users)")
+        #expect(s.otherJob.status == 201 && s.otherJob.state == "pending")
+
+        // Module 1: only the granted account; the file's rows and selection; the import report.
+        #expect(s.userLanding.hasSuffix("/jobs"))
+        #expect(s.userJobsBefore.count == 1 && s.userJobsBefore[0].first?.hasPrefix("No jobs yet") == true, "\(s.userJobsBefore)")
+        #expect(s.module1Accounts == [Self.sender.email])
+        #expect(s.importReport.contains("9 imported, 1 not imported") && s.importReport.contains("row 10"), "\(s.importReport)")
+        #expect(s.columns.map { $0.lowercased() } == ["", "row", "email", "first", "company", "variant"])
+        #expect(s.previewTable.map { Array($0.dropFirst()) } == Self.prospects.map { [String($0.row), $0.email, $0.first, $0.company, $0.variant] })
+        #expect(s.checkedFromFile == Self.prospects.filter(\.selectedInFile).map(\.row))
+        #expect(s.checkedSent == Self.selected.sorted())
+        #expect(s.selectedCount == "\(Self.selected.count) selected")
+
+        // The editor: {first} came from the placeholder menu, at the cursor; the preview is row 5's message.
+        #expect(s.placeholderMenu.contains("first") && s.placeholderMenu.contains("company"), "\(s.placeholderMenu)")
+        #expect(s.subjectValue == Self.subject)
+        #expect(s.bodyValue == Self.bodyBefore + "{first}" + Self.bodyAfter)
+        #expect(s.preview.headers == "To: \(Self.previewed.email) · Subject: Quick question for \(Self.previewed.company)")
+        #expect(s.preview.text.hasPrefix("Hi \(Self.previewed.first),"), "\(s.preview.text)")
+        #expect(s.preview.html.contains("<strong>Stark &amp; Sons</strong>"), "\(s.preview.html)")
+        #expect(s.scheduleCheck.contains("\(Self.sender.email) is free"), "\(s.scheduleCheck)")
+
+        // The bar, as drawn: it moves, never backwards, and ends full with the job completed.
+        let percents = s.progress.compactMap(\.percent)
+        #expect(percents == percents.sorted(), "the bar went backwards: \(percents)")
+        #expect(percents.contains { $0 > 0 && $0 < 100 }, "the bar never showed a job part-way: \(s.progress)")
+        let last = try #require(s.progress.last)
+        #expect(last.percent == 100 && last.state == "completed" && last.aria == "100", "\(last)")
+        let total = Self.prospects.count
+        #expect(last.counts == "\(total)/\(total) · sent \(Self.selected.count) · drafted 0 · skipped \(total - Self.selected.count) · failed 0 · held 0")
+        let sentRows = s.jobLog.filter { $0.count > 2 && $0[1] == "SENT" }.compactMap { Int($0[2]) }
+        #expect(sentRows.sorted() == Self.selected.sorted(), "\(s.jobLog)")
+        #expect(s.jobActions.isEmpty, "a completed job still offers \(s.jobActions)")
+        #expect(s.userJobsAfter.map { $0.first } == ["#\(s.jobID)"], "the user's job list: \(s.userJobsAfter)")
+        #expect(s.jobsListBar == "100%")
+
+        // Isolation: the other user's job and campaign answer 404 everywhere, and say nothing about themselves.
+        let i = s.isolation
+        #expect(i.jobPage == 404 && i.jobPageHeading == "Not found" && i.jobPageLeaks.isEmpty, "\(i)")
+        for (name, probe) in [("api job", i.apiJob), ("events", i.apiEvents), ("campaign page", i.campaignPage), ("plan API", i.apiPlan), ("Module 2", i.module2Plan)] {
+            #expect(probe.status == 404 && probe.leaks == [], "\(name): \(probe)")
+        }
+        #expect(i.cancelOthers.status == 404, "cancelling another user's job: \(i.cancelOthers.status)")
+        #expect(i.apiJobsByIDs == [s.jobID])
+
+        // CSRF: refused before anything happens; the page's own button (with the token) works.
+        let c = s.csrf
+        for (name, probe) in [("form without token", c.formWithoutToken), ("form with a wrong token", c.formWrongToken), ("API without header", c.apiWithoutHeader)] {
+            #expect(probe.status == 403, "\(name): \(probe.status)")
+        }
+        #expect(c.formWithoutToken.text?.contains("missing its security token") == true)
+        #expect(c.jobsAfter == [s.jobID], "a refused post created a job: \(c.jobsAfter)")
+        #expect(c.cancelWithoutToken.status == 403 && c.cancelWithoutToken.stateAfter == "pending", "\(c.cancelWithoutToken)")
+        #expect(c.cancelWithButton == "cancelled")
+
+        #expect(s.userAccounts.count == 1 && s.userAccounts.first?.first == Self.sender.email, "\(s.userAccounts)")
+        #expect(s.helpHeading == "Help")
+        #expect(s.consoleErrors.isEmpty, "the browser logged errors: \(s.consoleErrors)")
+        let expected = ["login", "users", "accounts-admin", "jobs-empty", "module1", "campaign-compose", "job-running", "job-100", "jobs", "not-found", "accounts", "help"]
+        #expect(Set(s.screenshots.map(Self.screenName)) == Set(expected), "\(s.screenshots)")
+    }
+
+    // MARK: - Phase 2
+
+    struct FollowupPhase: Decodable {
+        struct PlanRow: Decodable {
+            let row: String
+            let email: String
+            let decision: String
+            let reason: String
+        }
+        let screenshots: [String]
+        let consoleErrors: [String]
+        let module2Campaigns: [String]
+        let planHeading: String
+        let plan: [PlanRow]
+        let followupForm: Int
+        let ab: [[String]]
+        let abChart: Int
+    }
+
+    func checkFollowupPhase(_ f: FollowupPhase) throws {
+        #expect(f.module2Campaigns == [Self.campaign], "only the user's own campaigns: \(f.module2Campaigns)")
+        let sends = Self.selected.count - 2
+        #expect(f.planHeading == "Plan for round 2 of \(Self.campaign): \(sends) to send, \(Self.prospects.count - sends) to skip")
+        try #require(f.plan.count == Self.prospects.count, "\(f.plan)")
+        for (prospect, row) in zip(Self.prospects, f.plan) {
+            #expect(row.row == String(prospect.row) && row.email == prospect.email)
+            let line = "\(row.decision): \(row.reason)"
+            switch prospect.row {
+            case Self.replied.row: #expect(line.hasPrefix("skip: replied ") && line.hasSuffix("from \(prospect.email)"), "\(line)")
+            case Self.bounced.row: #expect(line.hasPrefix("skip: bounced ") && line.hasSuffix("for \(prospect.email)"), "\(line)")
+            case _ where Self.selected.contains(prospect.row): #expect(line == "send: no reply", "row \(prospect.row): \(line)")
+            default: #expect(line.hasPrefix("skip: no first email went out"), "row \(prospect.row): \(line)")
+            }
+        }
+        #expect(f.followupForm == 1)
+        // Variant A went to rows 1, 3, 5 and 7 and row 1 replied; B went to row 4.
+        #expect(f.ab.map { Array($0.prefix(3)) } == [["A", "4", "1"], ["B", "1", "0"]], "\(f.ab)")
+        #expect(f.abChart == 1)
+        #expect(f.consoleErrors.isEmpty, "the browser logged errors: \(f.consoleErrors)")
+        #expect(Set(f.screenshots.map(Self.screenName)) == ["module2-plan", "ab", "jobs"], "\(f.screenshots)")
+    }
+
+    /// "send-07-job-100.png" → "job-100".
+    static func screenName(_ file: String) -> String {
+        file.split(separator: "-").dropFirst(2).joined(separator: "-").replacingOccurrences(of: ".png", with: "")
+    }
+
+    // MARK: - Mail the prospects' side sends
+
+    static func reply(from prospect: Prospect, to root: String) -> String {
+        """
+        From: \(prospect.first) <\(prospect.email)>\r
+        To: \(sender.email)\r
+        Subject: Re: Quick question for \(prospect.company)\r
+        Date: \(rfc5322(Date()))\r
+        Message-ID: <reply-\(prospect.row)@example.test>\r
+        In-Reply-To: \(root)\r
+        References: \(root)\r
+        \r
+        Yes, Tuesday works for me.\r
+
+        """
+    }
+
+    /// A Postfix-style DSN: the failed recipient and the returned headers of our message.
+    static func bounce(for prospect: Prospect, of root: String) -> String {
+        """
+        From: Mail Delivery System <MAILER-DAEMON@mx.example.test>\r
+        To: \(sender.email)\r
+        Subject: Undelivered Mail Returned to Sender\r
+        Message-ID: <bounce-\(prospect.row)@mx.example.test>\r
+        Date: \(rfc5322(Date()))\r
+        Auto-Submitted: auto-replied\r
+        MIME-Version: 1.0\r
+        Content-Type: multipart/report; report-type=delivery-status; boundary="B\(prospect.row)"\r
+        \r
+        --B\(prospect.row)\r
+        Content-Type: text/plain\r
+        \r
+        The mail system could not deliver your message to <\(prospect.email)>.\r
+        --B\(prospect.row)\r
+        Content-Type: message/delivery-status\r
+        \r
+        Reporting-MTA: dns; mx.example.test\r
+        \r
+        Final-Recipient: rfc822; \(prospect.email)\r
+        Action: failed\r
+        Status: 5.1.1\r
+        Diagnostic-Code: smtp; 550 5.1.1 <\(prospect.email)>: Recipient address rejected: User unknown\r
+        \r
+        --B\(prospect.row)\r
+        Content-Type: text/rfc822-headers\r
+        \r
+        Message-ID: \(root)\r
+        Subject: Quick question for \(prospect.company)\r
+        \r
+        --B\(prospect.row)--\r
+
+        """
+    }
+
+    static func rfc5322(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+        return formatter.string(from: date)
+    }
+
+    // MARK: - The server
+
+    /// The base URL `outreach serve` prints once it listens.
+    static func waitUntilListening(_ serve: BackgroundProcess, timeout: TimeInterval = 30) async throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let line = serve.output.split(separator: "\n").first(where: { $0.hasPrefix("Outreach is listening on ") }) {
+                return String(line.dropFirst("Outreach is listening on ".count))
+            }
+            guard serve.isRunning else { throw HarnessError("outreach serve ended before listening:\n\(serve.output)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HarnessError("outreach serve did not say it was listening within \(Int(timeout)) s:\n\(serve.output)")
+    }
+}
+
+extension OutreachSandbox {
+    /// `outreach serve` on a free loopback port, its worker polling ten times a second.
+    func startServe() throws -> BackgroundProcess {
+        var environment = ProcessInfo.processInfo.environment
+        environment["OUTREACH_DB"] = nil
+        environment["OUTREACH_MASTER_KEY"] = nil
+        environment["OUTREACH_WORKER_POLL"] = "100ms"
+        return try BackgroundProcess(binary, ["serve", "--port", "0", "--host", "127.0.0.1"], environment: environment, workingDirectory: directory)
+    }
+}
