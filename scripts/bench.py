@@ -357,7 +357,7 @@ def bench_sync(outreach, size):
         print(f"  outreach sync (into the thread index)  {ours:7.2f} s  {size / ours:>9,.0f} msgs/s")
         print(f"  Python imaplib + email (parse only)    {theirs:7.2f} s  {int(count) / theirs:>9,.0f} msgs/s")
         print(f"  ratio                                  {theirs / ours:7.2f}x faster")
-        print("Incremental sync with nothing new (one EXAMINE per folder, nothing fetched; best of 3):")
+        print("Incremental sync with nothing new (one STATUS per folder, nothing opened or fetched; best of 3):")
         print(f"  {small:>9,} messages                      {incremental_small * 1000:7.0f} ms  (whole command, process start included)")
         print(f"  {size:>9,} messages                      {incremental_large * 1000:7.0f} ms")
     finally:

@@ -226,6 +226,13 @@ public struct SQLiteDatabase: Sendable {
             try SQLiteSyncStatusStore.migrate(db)
             try db.alter(table: "job") { t in t.add(column: "domainReplies", .boolean).notNull().defaults(to: false) }
         }
+        migrator.registerMigration("v7-message-count") { db in
+            try db.create(table: "message_count") { t in
+                t.primaryKey("accountID", .integer).references("account", onDelete: .cascade)
+                t.column("messages", .integer).notNull()
+            }
+            try db.execute(sql: "INSERT INTO message_count (accountID, messages) SELECT accountID, COUNT(*) FROM message WHERE ghost = 0 GROUP BY accountID")
+        }
         return migrator
     }
 }

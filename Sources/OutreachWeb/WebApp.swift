@@ -14,6 +14,8 @@ public struct WebApp: Sendable {
     let logger: Logger
     let renderer: Renderer
     let throttle = LoginThrottle()
+    let sessions = ShortLivedCache<String, WebSession>(lifetime: .seconds(2))
+    let names = ShortLivedCache<Int, NameLookup>(lifetime: .seconds(2), capacity: 1)
     /// Set the Secure attribute on cookies (behind HTTPS); also set per request when a proxy says X-Forwarded-Proto: https.
     let secureCookies: Bool
 
@@ -32,7 +34,7 @@ public struct WebApp: Sendable {
     public func router() -> Router<WebContext> {
         let router = Router(context: WebContext.self)
         // Sessions first: an error page is drawn for the signed-in user, with the sidebar and their CSRF token.
-        router.add(middleware: SessionMiddleware(users: database.users, accounts: database.accounts, renderer: renderer))
+        router.add(middleware: SessionMiddleware(users: database.users, accounts: database.accounts, renderer: renderer, sessions: sessions))
         router.add(middleware: ErrorPageMiddleware(renderer: renderer))
         router.get("/healthz") { _, _ in "ok" }
         router.get("/assets/:name") { _, context in

@@ -18,16 +18,25 @@ struct SessionMiddleware: RouterMiddleware {
     let users: any UserStore
     let accounts: any AccountStore
     let renderer: Renderer
+    /// Resolved sessions by token hash; nil values are not cached (a wrong cookie is looked up each time).
+    let sessions: ShortLivedCache<String, WebSession>
 
     func handle(_ request: Request, context: WebContext, next: (Request, WebContext) async throws -> Response) async throws -> Response {
         var request = request
         var context = context
         let path = request.uri.path
-        if let token = request.cookies[Self.cookieName]?.value, !token.isEmpty,
-            let (user, csrf) = try await users.session(tokenHash: SessionToken.hash(token), now: Date())
-        {
-            let granted: Set<Int64> = user.isAdmin ? Set(try await accounts.allAccounts().compactMap(\.id)) : try await users.grantedAccountIDs(userID: user.id ?? 0)
-            context.session = WebSession(user: user, csrfToken: csrf, tokenHash: SessionToken.hash(token), grantedAccountIDs: granted)
+        // Assets and the health check need no session: no lookup for them.
+        if path.hasPrefix("/assets/") || path == "/healthz" || path == "/favicon.ico" { return try await next(request, context) }
+        if let token = request.cookies[Self.cookieName]?.value, !token.isEmpty {
+            let hash = SessionToken.hash(token)
+            if let cached = sessions.value(for: hash) {
+                context.session = cached
+            } else if let (user, csrf) = try await users.session(tokenHash: hash, now: Date()) {
+                let granted: Set<Int64> = user.isAdmin ? Set(try await accounts.allAccounts().compactMap(\.id)) : try await users.grantedAccountIDs(userID: user.id ?? 0)
+                let session = WebSession(user: user, csrfToken: csrf, tokenHash: hash, grantedAccountIDs: granted)
+                sessions.store(session, for: hash)
+                context.session = session
+            }
         }
         if Self.isPublic(path) { return try await next(request, context) }
         guard let session = context.session else {

@@ -31,22 +31,24 @@ extension WebApp {
     func addAPIRoutes(to router: Router<WebContext>) {
         router.get("/api/jobs") { request, context in
             let access = try context.access()
-            let names = try await nameLookup()
             if let ids = request.uri.queryParameters["ids"] {
-                var jobs: [JobOutput] = []
+                var jobs: [Job] = []
                 for id in ids.split(separator: ",").compactMap({ Int64($0) }).prefix(200) {
-                    if let job = try await database.jobs.job(id: id), access.canSee(job) { jobs.append(jobOutput(job, names)) }
+                    if let job = try await database.jobs.job(id: id), access.canSee(job) { jobs.append(job) }
                 }
-                return try Self.json(jobs)
+                let names = try await nameLookup(for: jobs)
+                return try Self.json(jobs.map { jobOutput($0, names) })
             }
             let before = request.uri.queryParameters["before"].flatMap { Int64($0) }
             let jobs = try await database.jobs.jobs(states: nil, ownerID: access.jobOwnerFilter, before: before, limit: Self.jobsPerPage)
+            let names = try await nameLookup(for: jobs)
             return try Self.json(jobs.map { jobOutput($0, names) })
         }
 
         router.get("/api/jobs/:id") { _, context in
             let access = try context.access()
-            return try Self.json(jobOutput(try await job(try context.parameters.require("id", as: Int64.self), for: access), try await nameLookup()))
+            let job = try await job(try context.parameters.require("id", as: Int64.self), for: access)
+            return try Self.json(jobOutput(job, try await nameLookup(for: [job])))
         }
 
         router.get("/api/jobs/:id/events") { request, context in
@@ -122,7 +124,7 @@ extension WebApp {
                 guard errors.isEmpty else { throw HTTPError(.badRequest, message: errors.map(\.description).joined(separator: "; ")) }
                 let spec = Job.Spec(mode: input.mode ?? .sendAll, variant: input.variant, force: input.force ?? false, template: text, templateName: "api")
                 let job = try await scheduler.schedule(campaign: campaign, round: input.round, spec: spec, at: input.at ?? Date(), ownerID: access.user.id)
-                return try Self.json(jobOutput(job, try await nameLookup()), status: .created)
+                return try Self.json(jobOutput(job, try await nameLookup(for: [job])), status: .created)
             } catch let error as JobRuleError {
                 throw HTTPError(.conflict, message: error.description)
             } catch let error as HTTPError {

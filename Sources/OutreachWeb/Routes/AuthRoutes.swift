@@ -64,7 +64,10 @@ extension WebApp {
         }
 
         router.post("/logout") { request, context in
-            if let session = context.session { try await database.users.deleteSession(tokenHash: session.tokenHash) }
+            if let session = context.session {
+                try await database.users.deleteSession(tokenHash: session.tokenHash)
+                sessions.remove(session.tokenHash)
+            }
             var response = Response.redirect(to: "/login")
             response.setCookie(cookie(SessionMiddleware.cookieName, "", request: request, maxAge: 0))
             return response

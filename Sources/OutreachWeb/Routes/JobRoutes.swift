@@ -13,7 +13,7 @@ extension WebApp {
             let access = try context.access()
             let before = request.uri.queryParameters["before"].flatMap { Int64($0) }
             let page = try await database.jobs.jobs(states: nil, ownerID: access.jobOwnerFilter, before: before, limit: Self.jobsPerPage + 1)
-            let names = try await nameLookup()
+            let names = try await nameLookup(for: page)
             var values: [String: Any] = ["jobs": page.prefix(Self.jobsPerPage).map { jobValues($0, names) }]
             if page.count > Self.jobsPerPage, let last = page.prefix(Self.jobsPerPage).last?.id { values["more"] = last }
             return renderer.page("jobs", title: "Jobs", section: "jobs", session: context.session, values: values)
@@ -23,7 +23,7 @@ extension WebApp {
             let access = try context.access()
             let job = try await job(try context.parameters.require("id", as: Int64.self), for: access)
             let events = try await database.jobs.events(jobID: job.id ?? 0, afterID: 0, limit: 5000)
-            var values = jobValues(job, try await nameLookup())
+            var values = jobValues(job, try await nameLookup(for: [job]))
             values["events"] = events.map(Self.eventValues)
             values["lastEvent"] = events.last?.id ?? 0
             values["canPause"] = job.state == .running || job.state == .pending
@@ -58,15 +58,21 @@ extension WebApp {
     }
 
     /// Campaign and account names by id, for listings.
-    struct NameLookup {
+    struct NameLookup: Sendable {
         var campaigns: [Int64: String]
         var accounts: [Int64: String]
     }
 
-    func nameLookup() async throws -> NameLookup {
+    /// - Parameter jobs: jobs whose campaign and account must be in the answer (a campaign made a moment ago is
+    ///   not in a cached lookup yet).
+    func nameLookup(for jobs: [Job] = []) async throws -> NameLookup {
+        if let cached = names.value(for: 0), jobs.allSatisfy({ cached.campaigns[$0.campaignID] != nil && cached.accounts[$0.accountID] != nil }) {
+            return cached
+        }
         var lookup = NameLookup(campaigns: [:], accounts: [:])
         for campaign in try await database.campaigns.allCampaigns() { if let id = campaign.id { lookup.campaigns[id] = campaign.name } }
         for account in try await database.accounts.allAccounts() { if let id = account.id { lookup.accounts[id] = account.email.description } }
+        names.store(lookup, for: 0)
         return lookup
     }
 
