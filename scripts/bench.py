@@ -250,7 +250,7 @@ def bench_send(outreach, count):
         run_measured([outreach, "account", "add", "bench@example.test", "--name", "Sam Sender", "--smtp", f"smtps://127.0.0.1:{tls_port}",
                       "--imap", "imaps://127.0.0.1:1", "--ca-file", f"{tls}/ca.pem", "--no-copy-to-sent", "--password-stdin"],
                      cwd=work, stdin="x", env=env)
-        run_measured([outreach, "account", "set", "bench@example.test", "--delay", "0", "--jitter", "0"], cwd=work, env=env)
+        run_measured([outreach, "account", "set", "bench@example.test", "--delay", "0", "--jitter", "0", "--daily-cap", "0"], cwd=work, env=env)
         run_measured([outreach, "campaign", "import", "Bench", csv_path, "--account", "bench@example.test"], cwd=work, env=env)
         send = [outreach, "send", "Bench", "--template", template, "--mode", "send-all", "--wait"]
         if os.environ.get("BENCH_PROFILE"):
@@ -409,9 +409,9 @@ def bench_plan(outreach, prospects, mailbox):
         run_measured([outreach, "account", "add", "bench@example.test", "--smtp", f"smtps://127.0.0.1:{tls_port}", "--imap",
                       f"imaps://127.0.0.1:{state['imapsPort']}", "--ca-file", both, "--no-copy-to-sent", "--password-stdin"],
                      cwd=work, stdin="bench-pw", env=env)
-        run_measured([outreach, "account", "set", "bench@example.test", "--delay", "0", "--jitter", "0"], cwd=work, env=env)
+        run_measured([outreach, "account", "set", "bench@example.test", "--delay", "0", "--jitter", "0", "--daily-cap", "0"], cwd=work, env=env)
         run_measured([outreach, "campaign", "import", "Bench", csv_path, "--account", "bench@example.test"], cwd=work, env=env)
-        _, sent = run_measured([outreach, "send", "Bench", "--template", template], cwd=work, env=env)
+        _, sent = run_measured([outreach, "send", "Bench", "--template", template, "--wait"], cwd=work, env=env)
         run_measured([outreach, "sync", "--since", "2000-01-01"], cwd=work, env=env)
         ours, _ = run_measured([outreach, "plan", "Bench", "--round", "2", "--no-sync", "--json"], cwd=work, env=env)
         ids = [line.split("<", 1)[1].split(">", 1)[0] for line in sent.splitlines() if line.startswith("SENT ")]
@@ -503,7 +503,14 @@ def bench_web(outreach, jobs):
         print(f"Web UI, {jobs:,} jobs in the database, 50 connections for 10 s each (wrk), one `outreach serve` on loopback:")
         for label, path in (("GET /jobs (HTML, newest 100)", "/jobs"), ("GET /api/jobs (JSON, newest 100)", "/api/jobs"),
                             ("baseline: GET /healthz", "/healthz")):
+            profiler = None
+            if os.environ.get("BENCH_PROFILE") and path == "/jobs":
+                # perf record of the server under this load, for finding where the time goes (not part of the figures).
+                profiler = subprocess.Popen(["perf", "record", "-g", "-p", str(serve.pid), "-o", os.environ["BENCH_PROFILE"], "--", "sleep", "8"],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             rate, latency, errors = wrk(f"http://127.0.0.1:{port}{path}", cookie)
+            if profiler:
+                profiler.wait()
             print(f"  {label:34} {rate:>9,.0f} req/s  p50 {latency.get('50%', 0):6.2f} ms  p90 {latency.get('90%', 0):6.2f} ms  "
                   f"p99 {latency.get('99%', 0):6.2f} ms  errors {errors}")
         print(f"  idle `outreach serve` resident memory: {idle_rss:.1f} MB")

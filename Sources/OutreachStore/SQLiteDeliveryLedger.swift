@@ -77,8 +77,26 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
     // Insert and update run once or twice per message sent; plain cached statements instead of the Codable record
     // path keep them from being the send loop's largest cost.
     public func insert(_ delivery: Delivery) async throws -> Delivery {
-        try await writer.write { db in
-            let statement = try db.cachedStatement(sql: """
+        try await writer.write { db in try Self.insert(delivery, db) }
+    }
+
+    public func update(_ delivery: Delivery) async throws {
+        guard delivery.id != nil else { throw StoreError.corrupt("a delivery without id cannot be updated") }
+        try await writer.write { db in try Self.update(delivery, db) }
+    }
+
+    public func recordHandOver(_ delivery: Delivery) throws -> Int64 {
+        try writer.write { db in
+            if delivery.id != nil {
+                try Self.update(delivery, db)
+                return delivery.id!
+            }
+            return try Self.insert(delivery, db).id!
+        }
+    }
+
+    static func insert(_ delivery: Delivery, _ db: Database) throws -> Delivery {
+        let statement = try db.cachedStatement(sql: """
                 INSERT INTO delivery (prospectID, round, state, action, messageID, threadKey, replyCode, replyText, updatedAt, sentAt, jobID, attempts, retryAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
@@ -90,25 +108,24 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw StoreError.deliveryExists(prospectID: delivery.prospectID, round: delivery.round)
             }
-            var inserted = delivery
-            inserted.id = db.lastInsertedRowID
-            return inserted
-        }
+        var inserted = delivery
+        inserted.id = db.lastInsertedRowID
+        return inserted
     }
 
-    public func update(_ delivery: Delivery) async throws {
-        guard let id = delivery.id else { throw StoreError.corrupt("a delivery without id cannot be updated") }
-        try await writer.write { db in
-            let statement = try db.cachedStatement(sql: """
-                UPDATE delivery SET state = ?, action = ?, messageID = ?, threadKey = ?, replyCode = ?, replyText = ?, updatedAt = ?, sentAt = ?,
-                jobID = ?, attempts = ?, retryAt = ?
-                WHERE id = ?
-                """)
-            try statement.execute(arguments: [
-                delivery.state.rawValue, delivery.action.rawValue, delivery.messageID, delivery.threadKey, delivery.replyCode, delivery.replyText,
-                delivery.updatedAt, delivery.sentAt, delivery.jobID, delivery.attempts, delivery.retryAt, id,
-            ])
-        }
+    static func update(_ delivery: Delivery, _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            UPDATE delivery SET state = ?, action = ?, messageID = ?, threadKey = ?, replyCode = ?, replyText = ?, updatedAt = ?, sentAt = ?,
+            jobID = ?, attempts = ?, retryAt = ?
+            WHERE id = ? AND (state NOT IN ('sent', 'drafted') OR state = ?)
+            """)
+        try statement.execute(arguments: [
+            delivery.state.rawValue, delivery.action.rawValue, delivery.messageID, delivery.threadKey, delivery.replyCode, delivery.replyText,
+            delivery.updatedAt, delivery.sentAt, delivery.jobID, delivery.attempts, delivery.retryAt, delivery.id, delivery.state.rawValue,
+        ])
+        // A row that went out stays out: a worker that lost its lease (and holds a stale copy of the row) cannot
+        // write it back to planned or skipped, which would send it again later.
+        if db.changesCount == 0 { throw StoreError.deliverySettled(deliveryID: delivery.id ?? 0) }
     }
 
     public func sentTimes(accountID: Int64, since: Date) async throws -> [Date] {

@@ -121,13 +121,25 @@ public struct SQLiteJobStore: JobStore {
         try await writer.read { db in try JobRow.fetchOne(db, key: id)?.job() }
     }
 
+    /// Listings leave the template text out (`spec.template` is empty): the job list is read many times a second
+    /// by every open browser, and a template can be many kilobytes.
     public func jobs(states: Set<Job.State>?, ownerID: Int64?, before: Int64?, limit: Int) async throws -> [Job] {
         try await writer.read { db in
-            var request = JobRow.all()
-            if let before { request = request.filter(Column("id") < before) }
-            if let states { request = request.filter(states.map(\.rawValue).contains(Column("state"))) }
-            if let ownerID { request = request.filter(Column("ownerID") == ownerID) }
-            return try request.order(Column("id").desc).limit(limit).fetchAll(db).map { try $0.job() }
+            var conditions: [String] = []
+            var arguments: [(any DatabaseValueConvertible)?] = []
+            if let before { conditions.append("id < ?"); arguments.append(before) }
+            if let states {
+                conditions.append("state IN (\(Array(repeating: "?", count: states.count).joined(separator: ",")))")
+                arguments += states.map(\.rawValue)
+            }
+            if let ownerID { conditions.append("ownerID = ?"); arguments.append(ownerID) }
+            arguments.append(limit)
+            let sql = """
+                SELECT id, campaignID, accountID, round, mode, variant, force, domainReplies, '' AS template, templateName, state, control, runAt,
+                createdAt, startedAt, finishedAt, counters, note, ownerID, leaseToken FROM job
+                \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT ?
+                """
+            return try JobRow.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { try $0.job() }
         }
     }
 
@@ -260,6 +272,13 @@ public struct SQLiteJobStore: JobStore {
             guard var row = try JobRow.fetchOne(db, key: claim.job.id), row.leaseToken == claim.token, row.state == Job.State.running.rawValue else {
                 throw JobRuleError.leaseLost(jobID: claim.job.id ?? 0)
             }
+            // An operator's request that arrived while the run ended for another reason still holds.
+            var state = state
+            var note = note
+            if !state.isFinal, let control = row.control.flatMap(Job.Control.init(rawValue:)) {
+                state = control == .cancel ? .cancelled : .paused
+                note = control == .cancel ? "cancelled by the operator" : "paused by the operator"
+            }
             row.state = state.rawValue
             row.counters = counters
             row.note = note
@@ -282,6 +301,8 @@ public struct SQLiteJobStore: JobStore {
             guard var row = try JobRow.fetchOne(db, key: jobID) else { throw JobRuleError.jobNotFound(id: jobID) }
             let job = try row.job()
             switch (control, job.state) {
+            case (.pause, .running) where job.control == .cancel:
+                return job  // a cancel already asked for is not softened into a pause
             case (_, .running):
                 row.control = control.rawValue
             case (.cancel, .pending), (.cancel, .paused):

@@ -7,6 +7,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case duplicateCampaign(name: String)
     case campaignNotFound(name: String)
     case deliveryExists(prospectID: Int64, round: Int)
+    case deliverySettled(deliveryID: Int64)
     case corrupt(String)
 
     public var description: String {
@@ -18,6 +19,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .duplicateCampaign(let name): "a campaign named '\(name)' already exists; choose another name (`outreach campaign list` shows them)"
         case .campaignNotFound(let name): "no campaign '\(name)'; `outreach campaign list` shows the campaigns there are"
         case .deliveryExists(let prospectID, let round): "prospect \(prospectID) already has a round \(round) delivery; a round never mails anyone twice"
+        case .deliverySettled(let id): "delivery \(id) was already sent or drafted; it is not changed again (another worker took the job over)"
         case .corrupt(let what): "the database holds data Outreach cannot read: \(what)"
         }
     }

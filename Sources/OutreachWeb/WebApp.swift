@@ -18,13 +18,16 @@ public struct WebApp: Sendable {
     let names = ShortLivedCache<Int, NameLookup>(lifetime: .seconds(2), capacity: 1)
     /// Set the Secure attribute on cookies (behind HTTPS); also set per request when a proxy says X-Forwarded-Proto: https.
     let secureCookies: Bool
+    /// Read the client address from X-Forwarded-For (last hop): only behind a proxy that sets it.
+    let trustProxy: Bool
 
-    public init(database: SQLiteDatabase, registry: AccountRegistry, logger: Logger, secureCookies: Bool = false) throws {
+    public init(database: SQLiteDatabase, registry: AccountRegistry, logger: Logger, secureCookies: Bool = false, trustProxy: Bool = false) throws {
         self.database = database
         self.registry = registry
         self.logger = logger
         self.renderer = try Renderer()
         self.secureCookies = secureCookies
+        self.trustProxy = trustProxy
     }
 
     var scheduler: JobScheduler {
@@ -87,11 +90,11 @@ public struct WebApp: Sendable {
     }
 
     static func form(_ request: inout Request, _ context: WebContext) async throws -> FormData {
-        FormData(String(buffer: try await request.collectBody(upTo: context.maxUploadSize)))
+        FormData(String(buffer: try await request.collectBody(upTo: WebContext.maxFormSize)))
     }
 
     static func jsonBody<T: Decodable>(_ type: T.Type, _ request: inout Request, _ context: WebContext) async throws -> T {
-        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        let buffer = try await request.collectBody(upTo: WebContext.maxFormSize)
         do { return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView)) } catch {
             throw HTTPError(.badRequest, message: "the request body is not the JSON this endpoint takes: \(error)")
         }

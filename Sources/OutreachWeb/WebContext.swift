@@ -11,12 +11,18 @@ public struct WebContext: RequestContext {
     /// Set by ``SessionMiddleware`` for a signed-in user.
     var session: WebSession?
 
+    /// The client's address as the socket sees it: what login throttling counts by.
+    let peer: String
+
     public init(source: Source) {
         self.coreContext = .init(source: source)
+        self.peer = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// CSV uploads can be large; everything else is small forms.
     public var maxUploadSize: Int { 64 * 1024 * 1024 }
+    /// Forms, JSON bodies and the login: small, and read before anyone is signed in.
+    static let maxFormSize = 1024 * 1024
 }
 
 /// A signed-in user, what they may see, and the token their forms must carry.

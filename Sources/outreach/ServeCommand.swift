@@ -13,7 +13,8 @@ extension Outreach {
                 On the embedded SQLite database by default; nothing else to start. The first admin comes from \
                 `outreach user add EMAIL --admin`, or from ADMIN_USERNAME and ADMIN_PASSWORD in the environment or .env. \
                 OUTREACH_SYNC_EVERY (default 5m) sets the sync timer; OUTREACH_SECURE_COOKIES=1 marks cookies Secure \
-                (set it behind an HTTPS proxy that does not send X-Forwarded-Proto). SIGTERM stops cleanly: running \
+                (set it behind an HTTPS proxy that does not send X-Forwarded-Proto); OUTREACH_TRUST_PROXY=1 counts failed \
+                sign-ins by the X-Forwarded-For address the proxy adds (only behind such a proxy). SIGTERM stops cleanly: running \
                 jobs stop between two rows and continue at the next start.
                 """
         )
@@ -31,7 +32,8 @@ extension Outreach {
                 FileHandle.standardError.write(Data("No users yet: create the first admin with `outreach user add EMAIL --admin` (or set ADMIN_USERNAME and ADMIN_PASSWORD).\n".utf8))
             }
             let secure = ["1", "true", "yes"].contains(context.settings["OUTREACH_SECURE_COOKIES"]?.lowercased() ?? "")
-            let web = try WebApp(database: database, registry: registry, logger: context.logger, secureCookies: secure)
+            let trustProxy = ["1", "true", "yes"].contains(context.settings["OUTREACH_TRUST_PROXY"]?.lowercased() ?? "")
+            let web = try WebApp(database: database, registry: registry, logger: context.logger, secureCookies: secure, trustProxy: trustProxy)
             let every = try context.settings["OUTREACH_SYNC_EVERY"].flatMap { $0.isEmpty ? nil : $0 }.map { try DurationText.seconds($0) } ?? 300
             let host = host
             try await web.serve(host: host, port: port, worker: try context.worker(database: database, registry: registry), syncEverySeconds: max(10, every)) { port in

@@ -5,7 +5,9 @@ import Testing
 
 /// Jobs against real servers: the account lock and the guard window, crash safety under SIGKILL, two workers on one
 /// database, the SMTP failures a real server produces, missed schedules, and pause/resume.
-@Suite("Jobs against real servers", .timeLimit(.minutes(5)))
+/// Serialized: each test starts its own Dovecot, relay and worker processes, and the crash test needs the CPU to
+/// itself often enough to kill workers mid-run.
+@Suite("Jobs against real servers", .serialized, .timeLimit(.minutes(5)))
 struct JobTests {
     static let sender = (email: "sales@example.test", password: "sales-pw")
 
@@ -85,9 +87,9 @@ struct JobTests {
         try cli.expectSuccess(["job", "cancel", "1"])
         try cli.expectSuccess(["job", "cancel", "2"])
 
-        // Guard off: the account lock alone. Job #3 runs (1 s between messages); job #4 of the same account, due
-        // while #3 runs, fails at once and says which job holds the account.
-        try cli.expectSuccess(["account", "set", Self.sender.email, "--guard", "0", "--delay", "1s"])
+        // Guard off: the account lock alone. Job #3 runs (3 s between messages, long enough to be caught running on a
+        // loaded machine); job #4 of the same account, due while #3 runs, fails at once and says which job holds it.
+        try cli.expectSuccess(["account", "set", Self.sender.email, "--guard", "0", "--delay", "3s"])
         let otherTemplate = try Self.campaign("U", prospects.map(\.email), in: cli)
         try cli.expectSuccess(["send", "T", "--template", template])
         let worker = try cli.startWorker()
@@ -128,11 +130,12 @@ struct JobTests {
         for _ in 1...10 {
             let worker = try cli.startWorker()
             // Kill at a random moment of the run itself, not while the process starts: once this worker has sent
-            // a message, within the next 0 to 300 ms (the server takes 60 ms a message, so up to 5 more go out).
+            // a message, within the next 0 to 300 ms (the server takes 60 ms a message, so up to 5 more go out; polling
+            // every 50 ms adds at most one).
             func sent() async throws -> Int { try await database.deliveries.deliveries(campaignID: 1, round: 1).values.filter { $0.state == .sent }.count }
             let before = try await sent()
-            let deadline = Date().addingTimeInterval(20)
-            while Date() < deadline, try await sent() == before { try await Task.sleep(for: .milliseconds(5)) }
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline, try await sent() == before { try await Task.sleep(for: .milliseconds(50)) }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...300)))
             worker.kill()
             let job = try await database.jobs.job(id: 1)

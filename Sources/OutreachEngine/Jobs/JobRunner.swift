@@ -240,11 +240,11 @@ public struct JobRunner: Sendable {
                 log.event(.held, row: row, email: email, "<\(messageID)> may have been sent; Sent could not be searched (\(error.description)); it stays held")
                 continue
             }
-            if found == false, !account.copyToSent {
+            if found == false, !account.copyToSent, !(delivery.replyText ?? "").hasPrefix(Self.resentMark) {
                 // The account's server files every message it accepts in Sent (that is why Outreach does not copy
                 // it there): absent from Sent means the server never took it, so it is sent again, same Message-ID.
                 delivery.state = .planned
-                delivery.replyText = "not in Sent, where the server files what it accepts: to be sent again"
+                delivery.replyText = Self.resentMark + "not in Sent, where the server files what it accepts"
                 delivery.updatedAt = Date()
                 try await ledger.update(delivery)
                 settled += 1
@@ -274,6 +274,9 @@ public struct JobRunner: Sendable {
         }
         return settled
     }
+
+    /// Marks a row sent again because Sent did not have it; a second such doubt is held instead of resent.
+    static let resentMark = "sent again: "
 
     /// How long after the final dot a server that files sent mail itself is given to have filed it.
     static let sentFolderSettleSeconds: Double = 5

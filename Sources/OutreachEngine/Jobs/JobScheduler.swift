@@ -66,10 +66,14 @@ public struct JobScheduler: Sendable {
     /// Settles a held row of a job. A resend puts the job back in the queue (due now) if it had ended.
     public func resolve(jobID: Int64, row: Int, as resolution: Resolution) async throws -> String {
         guard let job = try await jobs.job(id: jobID) else { throw JobRuleError.jobNotFound(id: jobID) }
+        // A running job's worker owns its rows; settling one under it would race its own bookkeeping.
+        guard job.state != .running else { throw JobRuleError.notAllowed(jobID: jobID, state: job.state, action: "settled row by row while it runs (pause it first)") }
         guard let prospect = try await campaigns.prospect(campaignID: job.campaignID, row: row), let prospectID = prospect.id else {
             throw JobResolveError.noSuchRow(jobID: jobID, row: row)
         }
-        guard var delivery = try await ledger.deliveries(campaignID: job.campaignID, round: job.round)[prospectID], delivery.state == .unknown else {
+        guard var delivery = try await ledger.deliveries(campaignID: job.campaignID, round: job.round)[prospectID],
+            delivery.state == .unknown || delivery.state == .sending, delivery.jobID == jobID
+        else {
             throw JobResolveError.notHeld(jobID: jobID, row: row)
         }
         let messageID = delivery.messageID ?? "?"
@@ -92,8 +96,20 @@ public struct JobScheduler: Sendable {
             delivery.replyText = "to be sent again, as the operator decided"
             try await ledger.update(delivery)
             try await jobs.append([JobEvent(jobID: jobID, kind: .info, row: row, email: prospect.email.description, detail: "<\(messageID)> will be sent again, as the operator decided")])
-            if job.state.isFinal || job.state == .paused { _ = try await jobs.reopen(jobID: jobID, now: Date()) }
-            return "row \(row) (\(prospect.email)) will be sent again with the same Message-ID when job #\(jobID) runs (it is due now)."
+            switch job.state {
+            case .completed:
+                // Every other row of a completed job is settled: running it again sends only this one.
+                _ = try await jobs.reopen(jobID: jobID, now: Date())
+                return "row \(row) (\(prospect.email)) will be sent again with the same Message-ID: job #\(jobID) runs again for it now."
+            case .paused:
+                return "row \(row) (\(prospect.email)) will be sent again with the same Message-ID when job #\(jobID) is resumed (`outreach job resume \(jobID)`)."
+            case .running, .pending:
+                return "row \(row) (\(prospect.email)) will be sent again with the same Message-ID when job #\(jobID) passes it again."
+            case .failed, .cancelled, .missed:
+                // Reopening would send every row the job had not reached, which the operator stopped.
+                return "row \(row) (\(prospect.email)) is planned again with the same Message-ID; job #\(jobID) is \(job.state.rawValue) and stays so — "
+                    + "a new job of round \(job.round) sends it (rows already sent are not sent twice)."
+            }
         }
     }
 }

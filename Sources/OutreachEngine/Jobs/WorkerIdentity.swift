@@ -13,24 +13,33 @@ public struct WorkerIdentity: Sendable, Hashable, CustomStringConvertible {
 
     public static func current(tag: String = "") -> WorkerIdentity {
         let pid = getpid()
-        return WorkerIdentity(host: ProcessInfo.processInfo.hostName, pid: pid, startTicks: startTicks(of: pid) ?? 0, tag: tag)
+        return WorkerIdentity(host: localMachine, pid: pid, startTicks: startTicks(of: pid) ?? 0, tag: tag)
     }
 
     public var description: String { "\(host)/\(pid)/\(startTicks)\(tag.isEmpty ? "" : "/\(tag)")" }
 
-    /// False only when `holder` names a process on this machine that is known to be gone.
+    /// The host name plus this boot and PID namespace: a container sharing the host's name (host networking) or a
+    /// machine that rebooted is another machine here, where only lease expiry can tell a holder is gone.
+    static let localMachine: String = {
+        let boot = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines).prefix(8) ?? "?"
+        let namespace = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid"))?.filter(\.isNumber) ?? "?"
+        return "\(ProcessInfo.processInfo.hostName):\(boot):\(namespace)".replacingOccurrences(of: "/", with: "_")
+    }()
+
+    /// False only when `holder` names a process of this machine (same boot, same PID namespace) that is certainly gone.
+    /// Anything unknown counts as alive: a live worker's lease must never be taken early.
     public static func mayBeAlive(_ holder: String) -> Bool {
         let parts = holder.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count >= 3, let pid = Int32(parts[1]), let ticks = UInt64(parts[2]) else { return true }
-        guard String(parts[0]) == ProcessInfo.processInfo.hostName else { return true }
+        guard parts.count >= 3, let pid = Int32(parts[1]), let ticks = UInt64(parts[2]), ticks != 0 else { return true }
+        guard String(parts[0]) == localMachine else { return true }
         guard let now = startTicks(of: pid) else { return false }
-        return ticks == 0 || now == ticks
+        return now == 0 || now == ticks
     }
 
     /// Reads /proc/PID/stat; nil when there is no such process.
     static func startTicks(of pid: Int32) -> UInt64? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else {
-            // No procfs (not Linux): fall back to asking the kernel whether the pid exists at all.
+            // No procfs (not Linux), or hidden by hidepid: ask the kernel whether the pid exists at all; 0 = "exists, start unknown".
             return kill(pid, 0) == 0 || errno == EPERM ? 0 : nil
         }
         // The command name (field 2) is in parentheses and may contain spaces: count fields after the last ')'.

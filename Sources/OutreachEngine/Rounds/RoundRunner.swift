@@ -216,10 +216,17 @@ public struct RoundRunner: Sendable {
                 // The Message-ID is in the ledger as `planned` before any server sees the message. A send becomes
                 // `sending` only at its final dot (see `handOver`): a crash before that point left nothing at the
                 // server, so the row is simply sent again; only a crash between the dot and the reply leaves it unknown.
-                var delivery = try await record(
-                    previous, prospectID, round, action, .planned, detail: nil, messageID: messageID, threadKey: threadKey, jobID: options.jobID
-                )
-                existing[prospectID] = delivery
+                // A draft is recorded as `planned` before the APPEND. A send is written first by `handOver`, at its final
+                // dot: before that point the server has committed nothing, so a crash leaves nothing to remember.
+                var delivery: Delivery
+                if action == .draft {
+                    delivery = try await record(
+                        previous, prospectID, round, action, .planned, detail: nil, messageID: messageID, threadKey: threadKey, jobID: options.jobID
+                    )
+                    existing[prospectID] = delivery
+                } else {
+                    delivery = Self.prepared(previous, prospectID, round, action, messageID: messageID, threadKey: threadKey, jobID: options.jobID)
+                }
                 if action == .send, sentBefore {
                     let pause = account.pacing.nextPause(using: &generator)
                     if pause > 0 { try await sleep(pause) }
@@ -230,7 +237,8 @@ public struct RoundRunner: Sendable {
                 }
                 var rowLogger = logger
                 rowLogger[metadataKey: "row"] = "\(prospect.row)"
-                let handOver = Self.handOver(delivery, ledger: ledger, mayHandOver: hooks.mayHandOver)
+                let handedOver = LockedBox<Int64?>(nil)
+                let handOver = Self.handOver(delivery, ledger: ledger, recorded: handedOver, mayHandOver: hooks.mayHandOver)
                 let outcome: Result<SMTPReply?, TransportError>
                 do throws(TransportError) {
                     switch action {
@@ -246,6 +254,7 @@ public struct RoundRunner: Sendable {
                 } catch {
                     outcome = .failure(error)
                 }
+                if delivery.id == nil, let id = handedOver.get() { delivery.id = id }
                 switch outcome {
                 case .success(nil):
                     delivery.state = .drafted
@@ -260,20 +269,20 @@ public struct RoundRunner: Sendable {
                     delivery.retryAt = nil
                     // Recorded before the copy to Sent: a crash during the APPEND must not leave the row in doubt.
                     delivery.updatedAt = Date()
-                    try await ledger.update(delivery)
+                    delivery = try await save(delivery)
                     summary.sent += 1
                     existing[prospectID] = delivery
                     if let problem = await session.copyToSent(bytes) {
                         rowLogger.warning("sent, but the copy to Sent failed: \(problem)")
                         delivery.replyText = reply.summary + " (copy to Sent failed: \(problem.detail))"
-                        try await ledger.update(delivery)
+                        delivery = try await save(delivery)
                         existing[prospectID] = delivery
                     }
                     event(.sent, "<\(messageID)> \(reply.summary)")
                     continue
                 case .failure(let error):
                     delivery.replyCode = error.replyCode
-                    delivery.replyText = error.detail
+                    delivery.replyText = (delivery.replyText?.hasPrefix(JobRunner.resentMark) == true ? JobRunner.resentMark : "") + error.detail
                     switch Self.consequence(of: error) {
                     case .failRow:
                         delivery.state = .failed
@@ -301,7 +310,7 @@ public struct RoundRunner: Sendable {
                         // The account cannot send right now: nothing about this prospect is wrong, so the row goes back to planned.
                         delivery.state = .planned
                         delivery.updatedAt = Date()
-                        try await ledger.update(delivery)
+                        delivery = try await save(delivery)
                         existing[prospectID] = delivery
                         summary.stop = stop
                         event(.error, "round stopped: \(stop.reason)")
@@ -309,8 +318,7 @@ public struct RoundRunner: Sendable {
                     }
                 }
                 delivery.updatedAt = Date()
-                try await ledger.update(delivery)
-                existing[prospectID] = delivery
+                existing[prospectID] = try await save(delivery)
             }
         }
         return summary
@@ -346,27 +354,54 @@ public struct RoundRunner: Sendable {
     /// "550 5.1.1 <x@y>: user unknown" as the log shows a refusal.
     static func codeText(_ error: TransportError) -> String { error.detail }
 
-    /// The hook that runs at the final dot: marks the row `sending` in the ledger before the server can accept it.
-    /// It runs on the SMTP connection's own thread, which may block; the ledger is async, so it waits here.
-    static func handOver(_ delivery: Delivery, ledger: any DeliveryLedger, mayHandOver: @escaping @Sendable () -> Bool) -> @Sendable () -> Bool {
+    /// The hook that runs at the final dot: writes the row as `sending` (inserting it on a first attempt) before the
+    /// server can accept the message. It runs on the SMTP connection's own thread, which may block: the write is
+    /// synchronous. Not recorded means not sent — the message is withdrawn.
+    static func handOver(
+        _ delivery: Delivery, ledger: any DeliveryLedger, recorded: LockedBox<Int64?>, mayHandOver: @escaping @Sendable () -> Bool
+    ) -> @Sendable () -> Bool {
         { () -> Bool in
             guard mayHandOver() else { return false }
             var sending = delivery
             sending.state = .sending
             sending.updatedAt = Date()
-            let semaphore = DispatchSemaphore(value: 0)
-            let outcome = LockedBox(false)
-            Task.detached {
-                do {
-                    try await ledger.update(sending)
-                    outcome.set(true)
-                } catch {}
-                semaphore.signal()
+            do {
+                recorded.set(try ledger.recordHandOver(sending))
+                return true
+            } catch {
+                return false
             }
-            semaphore.wait()
-            // Not recorded means not sent: a row must never be out at the server while the ledger says `planned`.
-            return outcome.get()
         }
+    }
+
+    /// The row a send starts from, not stored yet: the earlier attempt's (same Message-ID) or a new one.
+    static func prepared(
+        _ previous: Delivery?, _ prospectID: Int64, _ round: Int, _ action: RoundMode.Action, messageID: String, threadKey: String, jobID: Int64?
+    ) -> Delivery {
+        guard var delivery = previous else {
+            return Delivery(prospectID: prospectID, round: round, state: .planned, action: action, messageID: messageID, threadKey: threadKey, jobID: jobID)
+        }
+        delivery.action = action
+        delivery.messageID = messageID
+        delivery.threadKey = threadKey
+        if delivery.jobID != jobID { delivery.attempts = 0 }
+        delivery.jobID = jobID ?? delivery.jobID
+        delivery.retryAt = nil
+        delivery.replyCode = nil
+        // A row already sent again after a doubt keeps saying so: a second doubt holds it instead (JobRunner.reconcile).
+        delivery.replyText = delivery.replyText?.hasPrefix(JobRunner.resentMark) == true ? JobRunner.resentMark : nil
+        return delivery
+    }
+
+    /// Stores a row: an update when it has been written before, else an insert. It runs even when the task is
+    /// being cancelled (SIGTERM): what the server answered must be recorded, or a sent row would stay `sending`.
+    private func save(_ delivery: Delivery) async throws -> Delivery {
+        let ledger = ledger
+        return try await Task.detached {
+            guard delivery.id != nil else { return try await ledger.insert(delivery) }
+            try await ledger.update(delivery)
+            return delivery
+        }.value
     }
 
     /// Creates or updates the prospect's ledger row for this round.

@@ -244,6 +244,12 @@ public actor SMTPConnection {
         // After an error the connection's state is unknown: start the next message on a fresh one.
         close()
         switch code {
+        case CURLE_LOGIN_DENIED where (reply?.code ?? 0) >= 400 && (reply?.code ?? 0) < 500:
+            // "454 4.7.0 Too many login attempts, try again later": the server is limiting, the password is fine.
+            throw TransportError(
+                .rejectedTemporarily, server: endpoint.label, detail: "the server refused the login for now: \(serverText)", replyCode: reply?.code,
+                enhancedStatus: reply?.enhancedStatus
+            )
         case CURLE_LOGIN_DENIED:
             throw TransportError(.authentication, server: endpoint.label, detail: "the server refused the login for \(username) (\(serverText))", replyCode: reply?.code, enhancedStatus: reply?.enhancedStatus)
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR:

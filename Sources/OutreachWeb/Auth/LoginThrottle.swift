@@ -32,7 +32,14 @@ actor LoginThrottle {
         failures["c:" + client, default: []].append(now)
     }
 
-    func recordSuccess(email: String) { failures["u:" + email.lowercased()] = nil }
+    /// A good password clears the address's failures, and takes back the attempt counted for the client.
+    func recordSuccess(email: String, client: String) {
+        failures["u:" + email.lowercased()] = nil
+        if var times = failures["c:" + client], !times.isEmpty {
+            times.removeLast()
+            failures["c:" + client] = times.isEmpty ? nil : times
+        }
+    }
 
     private func prune(_ now: Date) {
         for (key, times) in failures {

@@ -19,6 +19,9 @@ public enum Passwords {
         await Task.detached(priority: .userInitiated) { Bcrypt.verify(password, hash: hash) }.value
     }
 
+    /// Checked when the address is unknown, so a wrong address costs the same time as a wrong password.
+    static let dummyHash = Bcrypt.hash("no such user", cost: cost)
+
     /// What the UI and the CLI accept as a new password.
     public static func problem(with password: String) -> String? {
         if password.count < 10 { return "a password needs at least 10 characters" }

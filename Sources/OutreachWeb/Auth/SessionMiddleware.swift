@@ -49,7 +49,7 @@ struct SessionMiddleware: RouterMiddleware {
         if request.method != .get && request.method != .head {
             var presented = request.headers[.init("X-CSRF-Token")!]
             if presented == nil, request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true {
-                let body = try await request.collectBody(upTo: context.maxUploadSize)
+                let body = try await request.collectBody(upTo: WebContext.maxFormSize)
                 presented = FormData(String(buffer: body))["_csrf"]
             }
             guard let presented, Self.constantTimeEqual(presented, session.csrfToken) else {

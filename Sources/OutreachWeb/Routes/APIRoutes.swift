@@ -71,7 +71,7 @@ extension WebApp {
             router.post("/api/jobs/:id/\(action)") { _, context in
                 let access = try context.access()
                 let job = try await job(try context.parameters.require("id", as: Int64.self), for: access)
-                try await control(job, action)
+                try await control(job, action, access: access)
                 return try Self.json(jobOutput(try await database.jobs.job(id: job.id ?? 0) ?? job, try await nameLookup()))
             }
         }

@@ -27,7 +27,9 @@ extension WebApp {
             var request = request
             let form = try await Self.form(&request, context)
             let email = form.text("email")?.lowercased() ?? ""
-            let client = request.headers[.init("X-Forwarded-For")!]?.split(separator: ",").first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? "local"
+            // The socket's peer; behind a proxy the last hop it added (a client can forge the ones before it).
+            let forwarded = trustProxy ? request.headers[.init("X-Forwarded-For")!]?.split(separator: ",").last.map { String($0).trimmingCharacters(in: .whitespaces) } : nil
+            let client = forwarded ?? context.peer
             func again(_ error: String, status: HTTPResponse.Status) -> Response {
                 let token = SessionToken.generate()
                 var response = renderer.page(
@@ -47,11 +49,15 @@ extension WebApp {
                 return again("Too many failed sign-ins. Try again in \(minutes) minute\(minutes == 1 ? "" : "s").", status: .tooManyRequests)
             }
             let password = form["password"] ?? ""
-            guard let (user, hash) = try await database.users.passwordHash(email: email), await Passwords.verify(password, hash: hash), let userID = user.id else {
-                await throttle.recordFailure(email: email, client: client)
+            // Counted before the (slow) check, so parallel guesses cannot all slip past the limit; an unknown address
+            // is checked against a dummy hash so the answer takes as long as for a real one.
+            await throttle.recordFailure(email: email, client: client)
+            let stored = try await database.users.passwordHash(email: email)
+            let matches = await Passwords.verify(password, hash: stored?.1 ?? Passwords.dummyHash)
+            guard let (user, _) = stored, matches, let userID = user.id else {
                 return again("That email and password do not match.", status: .unauthorized)
             }
-            await throttle.recordSuccess(email: email)
+            await throttle.recordSuccess(email: email, client: client)
             let token = SessionToken.generate()
             try await database.users.createSession(
                 tokenHash: SessionToken.hash(token), userID: userID, csrfToken: SessionToken.generate(), expiresAt: Date().addingTimeInterval(Self.sessionLifetime)
@@ -82,7 +88,11 @@ extension WebApp {
 
     /// Only a local path: a login link must not send the user to another site.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/jobs" }
+        // A local path only: browsers drop tabs and line breaks, so "/\t/evil.example" would become "//evil.example".
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"),
+            !next.unicodeScalars.contains(where: { CharacterSet.whitespacesAndNewlines.contains($0) || CharacterSet.controlCharacters.contains($0) }),
+            let parts = URLComponents(string: next), parts.scheme == nil, parts.host == nil
+        else { return "/jobs" }
         return next
     }
 }

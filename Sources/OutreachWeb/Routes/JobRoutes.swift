@@ -37,15 +37,17 @@ extension WebApp {
             router.post("/jobs/:id/\(action)") { _, context in
                 let access = try context.access()
                 let job = try await job(try context.parameters.require("id", as: Int64.self), for: access)
-                try await control(job, action)
+                try await control(job, action, access: access)
                 return Response.redirect(to: "/jobs/\(job.id ?? 0)")
             }
         }
     }
 
     /// Pause, resume or cancel, as the operator asked; the job's own rules decide whether it is allowed.
-    func control(_ job: Job, _ action: String) async throws {
+    func control(_ job: Job, _ action: String, access: Access) async throws {
         let id = job.id ?? 0
+        // A user whose grant on the account was revoked may still stop their job, but not start it again.
+        if action == "resume", !access.canUse(accountID: job.accountID) { throw Access.notFound() }
         do {
             switch action {
             case "cancel": _ = try await database.jobs.request(.cancel, jobID: id, now: Date())
