@@ -14,7 +14,9 @@ extension WebApp {
             let before = request.uri.queryParameters["before"].flatMap { Int64($0) }
             let page = try await database.jobs.jobs(states: nil, ownerID: access.jobOwnerFilter, before: before, limit: Self.jobsPerPage + 1)
             let names = try await nameLookup(for: page)
-            var values: [String: Any] = ["jobs": page.prefix(Self.jobsPerPage).map { jobValues($0, names) }]
+            let rows = PageTemplates.jobRow.render(page.prefix(Self.jobsPerPage).map { jobRowValues($0, names) })
+            var values: [String: Any] = [:]
+            if !rows.isEmpty { values["rows"] = rows }
             if page.count > Self.jobsPerPage, let last = page.prefix(Self.jobsPerPage).last?.id { values["more"] = last }
             return renderer.page("jobs", title: "Jobs", section: "jobs", session: context.session, values: values)
         }
@@ -24,7 +26,7 @@ extension WebApp {
             let job = try await job(try context.parameters.require("id", as: Int64.self), for: access)
             let events = try await database.jobs.events(jobID: job.id ?? 0, afterID: 0, limit: 5000)
             var values = jobValues(job, try await nameLookup(for: [job]))
-            values["events"] = events.map(Self.eventValues)
+            values["eventRows"] = PageTemplates.eventRow.render(events.map(Self.eventValues))
             values["lastEvent"] = events.last?.id ?? 0
             values["canPause"] = job.state == .running || job.state == .pending
             values["canResume"] = job.state == .paused || job.control == .pause
@@ -78,21 +80,28 @@ extension WebApp {
         return lookup
     }
 
-    func jobValues(_ job: Job, _ names: NameLookup) -> [String: Any] {
+    /// A job as the list's row template and the job page show it, all strings.
+    func jobRowValues(_ job: Job, _ names: NameLookup) -> [String: String] {
         let c = job.counters
-        var values: [String: Any] = [
-            "id": job.id ?? 0, "state": job.state.rawValue, "campaign": names.campaigns[job.campaignID] ?? "?", "round": job.round,
-            "account": names.accounts[job.accountID] ?? "?", "start": JobTime.format(job.runAt), "percent": Int((c.fraction * 100).rounded()),
-            "done": c.done, "total": c.total, "sent": c.sent, "drafted": c.drafted, "skipped": c.skipped, "failed": c.failed, "held": c.held,
-            "mode": job.spec.mode.rawValue, "force": job.spec.force,
+        return [
+            "id": String(job.id ?? 0), "state": job.state.rawValue, "campaign": names.campaigns[job.campaignID] ?? "?", "round": String(job.round),
+            "account": names.accounts[job.accountID] ?? "?", "start": JobTime.format(job.runAt), "percent": String(Int((c.fraction * 100).rounded())),
+            "done": String(c.done), "total": String(c.total), "sent": String(c.sent), "drafted": String(c.drafted), "skipped": String(c.skipped),
+            "failed": String(c.failed), "held": String(c.held), "note": job.note ?? "", "mode": job.spec.mode.rawValue,
         ]
+    }
+
+    /// The same for the job page's Mustache template, with its sections.
+    func jobValues(_ job: Job, _ names: NameLookup) -> [String: Any] {
+        var values: [String: Any] = jobRowValues(job, names)
+        values["force"] = job.spec.force
         // Absent, not empty, when there is none: an empty string would still open a Mustache section.
-        if let note = job.note, !note.isEmpty { values["note"] = note }
+        if job.note?.isEmpty ?? true { values["note"] = nil }
         if let variant = job.spec.variant { values["variant"] = variant }
         return values
     }
 
-    static func eventValues(_ event: JobEvent) -> [String: Any] {
-        ["id": event.id ?? 0, "at": JobTime.format(event.at), "kind": event.kind.rawValue, "row": event.row.map(String.init) ?? "", "email": event.email ?? "", "detail": event.detail]
+    static func eventValues(_ event: JobEvent) -> [String: String] {
+        ["id": String(event.id ?? 0), "at": JobTime.format(event.at), "kind": event.kind.rawValue, "row": event.row.map(String.init) ?? "", "email": event.email ?? "", "detail": event.detail]
     }
 }

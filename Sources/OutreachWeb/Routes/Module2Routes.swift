@@ -21,11 +21,14 @@ extension WebApp {
                 let campaign = try await campaign(chosenID, for: access)
                 guard round >= 2 else { throw HTTPError(.badRequest, message: "follow-ups are rounds 2 and later; round 1 is Module 1") }
                 let plan = try await followUpPlan(campaign: campaign, round: round, force: force)
-                values["plan"] = [
+                let status = try await database.syncStatus.statuses()[campaign.accountID]
+                var planValues: [String: Any] = [
                     "round": round, "campaignName": campaign.name, "campaignID": chosenID, "sendCount": plan.sendCount, "skipCount": plan.skipCount,
                     "rows": plan.rows.map { ["row": $0.row, "email": $0.email, "decision": $0.decision, "reason": $0.reason] }, "force": force,
-                    "csrf": access.session.csrfToken,
-                ] as [String: Any]
+                    "csrf": access.session.csrfToken, "syncedAt": status.map { JobTime.format($0.syncedAt) } ?? "never (the sync timer runs every few minutes)",
+                ]
+                if let error = status?.error { planValues["syncError"] = error }
+                values["plan"] = planValues
             }
             return renderer.page("module2", title: "Module 2", section: "module2", session: context.session, values: values)
         }
@@ -44,6 +47,27 @@ extension WebApp {
                 let rows: [FollowUpPlan.Row]
             }
             return try Self.json(Output(round: round, send: plan.sendCount, skip: plan.skipCount, rows: plan.rows))
+        }
+
+        // Syncing changes the index, so it is a POST (with its CSRF token); the plan pages only read.
+        router.post("/module2/sync") { request, context in
+            let access = try context.access()
+            var request = request
+            let form = try await Self.form(&request, context)
+            guard let campaignID = form.text("campaign").flatMap({ Int64($0) }) else { throw HTTPError(.badRequest, message: "choose a campaign") }
+            let campaign = try await campaign(campaignID, for: access)
+            guard access.canUse(accountID: campaign.accountID) else { throw Access.notFound() }
+            try await syncAccount(of: campaign)
+            let round = form.text("round").flatMap { Int($0) } ?? 2
+            return Response.redirect(to: "/module2?campaign=\(campaignID)&round=\(round)\(form.flag("force") ? "&force=on" : "")")
+        }
+
+        router.post("/api/campaigns/:id/sync") { _, context in
+            let access = try context.access()
+            let campaign = try await campaign(try context.parameters.require("id", as: Int64.self), for: access)
+            guard access.canUse(accountID: campaign.accountID) else { throw Access.notFound() }
+            try await syncAccount(of: campaign)
+            return try Self.json(try await database.syncStatus.statuses()[campaign.accountID].map { ["syncedAt": JobTime.format($0.syncedAt), "error": $0.error ?? ""] } ?? [:])
         }
 
         router.post("/module2/schedule") { request, context in
@@ -78,19 +102,23 @@ extension WebApp {
         }
     }
 
-    /// The plan after an incremental sync of the campaign's account, so it is at most minutes stale. A sync that
-    /// fails (server down) does not hide the plan: it is made from the index as it is, and says so.
-    func followUpPlan(campaign: Campaign, round: Int, force: Bool) async throws -> FollowUpPlan {
-        if let account = try await database.accounts.account(id: campaign.accountID) {
-            let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: logger)
-            do {
-                _ = try await sync.run(account: account)
-                try await database.syncStatus.record(SyncStatus(accountID: account.id ?? 0, syncedAt: Date(), error: nil))
-            } catch {
-                try await database.syncStatus.record(SyncStatus(accountID: account.id ?? 0, syncedAt: Date(), error: "\(error)"))
-            }
+    /// An incremental sync of the campaign's account, recorded for the accounts page. A failure is recorded, not
+    /// thrown: the plan is then made from the index as it is, and the page says when it was last synced.
+    func syncAccount(of campaign: Campaign) async throws {
+        guard let account = try await database.accounts.account(id: campaign.accountID) else { return }
+        let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: logger)
+        do {
+            _ = try await sync.run(account: account)
+            try await database.syncStatus.record(SyncStatus(accountID: account.id ?? 0, syncedAt: Date(), error: nil))
+        } catch {
+            try await database.syncStatus.record(SyncStatus(accountID: account.id ?? 0, syncedAt: Date(), error: "\(error)"))
         }
-        return try await FollowUpPlan.make(
+    }
+
+    /// The plan from the thread index as it is (the sync timer keeps it minutes fresh; "Sync now" refreshes it).
+    /// The job syncs again right before it plans, whatever this page showed.
+    func followUpPlan(campaign: Campaign, round: Int, force: Bool) async throws -> FollowUpPlan {
+        try await FollowUpPlan.make(
             campaign: campaign, round: round, force: force, variant: nil, campaigns: database.campaigns, index: database.threads, ledger: database.deliveries
         )
     }

@@ -73,20 +73,34 @@ enum PageTemplates {
         <table class="list" id="jobs">
           <thead><tr><th>Job</th><th>State</th><th>Campaign</th><th>Round</th><th>Account</th><th>Start</th><th>Progress</th><th>Note</th></tr></thead>
           <tbody>
-          {{#jobs}}
-          <tr data-job="{{id}}">
-            <td><a href="/jobs/{{id}}">#{{id}}</a></td>
-            <td><span class="state {{state}}" data-field="state">{{state}}</span></td>
-            <td>{{campaign}}</td><td>{{round}}</td><td>{{account}}</td><td>{{start}}</td>
-            <td>{{> progress}}</td>
-            <td class="note" data-field="note">{{note}}</td>
-          </tr>
-          {{/jobs}}
-          {{^jobs}}<tr><td colspan="8" class="muted">No jobs yet. Start one from Module 1.</td></tr>{{/jobs}}
+          {{{rows}}}
+          {{^rows}}<tr><td colspan="8" class="muted">No jobs yet. Start one from Module 1.</td></tr>{{/rows}}
           </tbody>
         </table>
         {{#more}}<p><a href="/jobs?before={{more}}">Older jobs</a></p>{{/more}}
         """
+
+    /// One row of the job list (a ``RowTemplate``: rendered in Swift, not by Mustache).
+    static let jobRow = RowTemplate("""
+          <tr data-job="{{id}}">
+            <td><a href="/jobs/{{id}}">#{{id}}</a></td>
+            <td><span class="state {{state}}" data-field="state">{{state}}</span></td>
+            <td>{{campaign}}</td><td>{{round}}</td><td>{{account}}</td><td>{{start}}</td>
+            <td>
+        """ + progressRow + """
+            </td>
+            <td class="note" data-field="note">{{note}}</td>
+          </tr>
+
+        """)
+
+    /// A job's log line (a ``RowTemplate``).
+    static let eventRow = RowTemplate("""
+        <tr class="{{kind}}"><td>{{at}}</td><td>{{kind}}</td><td>{{row}}</td><td>{{email}}</td><td>{{detail}}</td></tr>
+
+        """)
+
+    static let progressRow = progress
 
     static let progress = """
         <div class="progress" data-progress="{{id}}">
@@ -117,7 +131,7 @@ enum PageTemplates {
         <table class="list log" id="log" data-after="{{lastEvent}}">
           <thead><tr><th>Time</th><th>What</th><th>Row</th><th>Address</th><th>Detail</th></tr></thead>
           <tbody>
-          {{#events}}<tr class="{{kind}}"><td>{{at}}</td><td>{{kind}}</td><td>{{row}}</td><td>{{email}}</td><td>{{detail}}</td></tr>{{/events}}
+          {{{eventRows}}}
           </tbody>
         </table>
         {{/job}}
@@ -285,6 +299,14 @@ enum PageTemplates {
         {{#plan}}
         <section class="card">
           <h2>Plan for round {{round}} of {{campaignName}}: {{sendCount}} to send, {{skipCount}} to skip</h2>
+          <form method="post" action="/module2/sync" class="inline" id="sync-form">
+            <input type="hidden" name="_csrf" value="{{csrf}}">
+            <input type="hidden" name="campaign" value="{{campaignID}}">
+            <input type="hidden" name="round" value="{{round}}">
+            <input type="hidden" name="force" value="{{#force}}on{{/force}}">
+            <span class="muted">Mailbox last synced: {{syncedAt}}{{#syncError}} — <span class="error">{{syncError}}</span>{{/syncError}}</span>
+            <button type="submit">Sync now</button>
+          </form>
           <table class="list" id="plan">
             <thead><tr><th>Row</th><th>Address</th><th>Decision</th><th>Why</th></tr></thead>
             <tbody>{{#rows}}<tr class="{{decision}}"><td>{{row}}</td><td>{{email}}</td><td><span class="decision {{decision}}">{{decision}}</span></td><td>{{reason}}</td></tr>{{/rows}}</tbody>

@@ -322,6 +322,9 @@ class Flow:
         page.fill("#plan-form input[name=round]", "2")
         self.submit(page, "#plan-form button[type=submit]")
         page.wait_for_selector("#plan tbody tr")
+        # The reply and the bounce arrived a moment ago: sync the mailbox (a POST), which shows the plan again.
+        self.submit(page, "#sync-form button[type=submit]")
+        page.wait_for_selector("#plan tbody tr")
         obs["planHeading"] = page.locator("section.card h2").first.inner_text()
         obs["plan"] = [dict(zip(["row", "email", "decision", "reason"], cells)) for cells in self.table(page, "#plan")]
         obs["followupForm"] = page.locator("#followup-form").count()
