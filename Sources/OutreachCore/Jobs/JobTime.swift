@@ -42,11 +42,17 @@ public enum JobTime {
 
     /// "2026-12-01 09:00:05 +01:00" in the given zone: what job listings show.
     public static func format(_ date: Date, timeZone: TimeZone = .current) -> String {
+        // Job lists format hundreds of these per page: plain appends, not String(format:).
         let c = components(date, timeZone)
         let offset = timeZone.secondsFromGMT(for: date)
-        let sign = offset < 0 ? "-" : "+"
-        return String(format: "%04d-%02d-%02d %02d:%02d:%02d ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
-            + sign + String(format: "%02d:%02d", abs(offset) / 3600, abs(offset) % 3600 / 60)
+        var text = pad(c.year!, 4) + "-" + pad(c.month!) + "-" + pad(c.day!) + " " + pad(c.hour!) + ":" + pad(c.minute!) + ":" + pad(c.second!)
+        text += (offset < 0 ? " -" : " +") + pad(abs(offset) / 3600) + ":" + pad(abs(offset) % 3600 / 60)
+        return text
+    }
+
+    private static func pad(_ value: Int, _ width: Int = 2) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
     /// The same moment as `--at` takes it, rounded up to the next whole minute (never earlier than `date`).
@@ -57,8 +63,15 @@ public enum JobTime {
     }
 
     private static func components(_ date: Date, _ timeZone: TimeZone) -> DateComponents {
-        var calendar = Calendar(identifier: .gregorian)
+        var calendar = timeZone == localCalendar.timeZone ? localCalendar : Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         return calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
     }
+
+    /// Made once: a Calendar is costly to create, and nearly every call is for the process's own zone.
+    private static let localCalendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .current
+        return calendar
+    }()
 }
