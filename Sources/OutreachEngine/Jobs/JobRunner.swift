@@ -113,14 +113,24 @@ public struct JobRunner: Sendable {
         } else {
             // Right before planning the account is synced, and again every few minutes of a long round.
             let sync = AccountSync(index: index, ledger: ledger, registry: registry, logger: logger)
-            let report = try await sync.run(account: account)
-            log.info("synced \(account.email) before planning: \(report.newMessages) new messages")
+            do {
+                let report = try await sync.run(account: account)
+                log.info("synced \(account.email) before planning: \(report.newMessages) new messages")
+            } catch let error as TransportError {
+                // Deciding on a stale index could mail someone who just answered: wait for the operator instead.
+                let reason = "the mailbox could not be synced before planning the follow-ups (\(error.description))"
+                return (.paused, job.counters, reason + " — resume with `outreach job resume \(jobID)` once the IMAP server answers", nil)
+            }
             let refresher = SyncRefresher(sync: sync, account: account)
             let planner = try await FollowUpRound(
                 campaign: campaign, round: job.round, force: job.spec.force, index: index, ledger: ledger, countDomainReplies: job.spec.domainReplies
             )
             plan = { prospect in
-                try await refresher.refreshIfDue()
+                // A refresh that fails mid-round (a timeout, a restart of the IMAP server) leaves the index as fresh
+                // as the last sync, minutes old: the round goes on, and the next refresh is tried a few minutes later.
+                do { try await refresher.refreshIfDue() } catch let error as TransportError {
+                    log.info("the sync during the round failed (\(error.description)); deciding from the index as last synced")
+                }
                 return try await planner.plan(prospect, mode: mode, render: render)
             }
         }
