@@ -225,6 +225,11 @@ public struct SQLiteJobStore: JobStore {
             if let only { due = due.filter(Column("id") == only) }
             for var row in try due.order(Column("runAt"), Column("id")).fetchAll(db) {
                 let lease = try LeaseRow.fetchOne(db, key: row.accountID)
+                if leaseIsLive(lease), let busyID = lease?.jobID, busyID != row.id, row.startedAt != nil {
+                    // A job that ran before (resumed, reopened, interrupted) waits for the account instead of failing:
+                    // the operator already let it start once.
+                    continue
+                }
                 if leaseIsLive(lease), let busyID = lease?.jobID, busyID != row.id {
                     // The seed's account lock: a job that would start while another of its account runs fails at once.
                     let busy = try JobRow.fetchOne(db, key: busyID)

@@ -175,6 +175,11 @@ public struct RoundRunner: Sendable {
                     summary.nextRetryAt = min(summary.nextRetryAt ?? retryAt, retryAt)
                     continue
                 }
+                // A worker whose lease is in doubt writes nothing more: another may own these rows now.
+                guard options.dryRun || hooks.mayHandOver() else {
+                    summary.stop = .leaseLost
+                    break pages
+                }
                 let composition: Composition
                 switch try await plan(prospect) {
                 case .skip(let reason):
