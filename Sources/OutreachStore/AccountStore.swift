@@ -1,3 +1,4 @@
+import Foundation
 import OutreachCore
 
 /// Persistence of sending accounts. Secrets arrive already sealed: the store never sees a plaintext password.
@@ -15,4 +16,30 @@ public protocol AccountStore: Sendable {
     func sealedPassword(accountID: Int64) async throws -> [UInt8]?
     /// - Returns: false when there was no such account.
     func deleteAccount(email: String) async throws -> Bool
+
+    // MARK: OAuth accounts
+    /// Stores (or replaces, on a reconnect) the account's OAuth grant; clears "needs reconnecting".
+    func saveOAuth(_ grant: StoredOAuthGrant, accountID: Int64) async throws
+    func oauthGrant(accountID: Int64) async throws -> StoredOAuthGrant?
+    /// Caches the current access token so other processes use it instead of refreshing again.
+    func saveAccessToken(sealed: [UInt8], expiresAt: Date, accountID: Int64) async throws
+    /// Marks (or, with nil, clears) the account as needing its owner to connect it again.
+    func markNeedsReconnect(_ reason: String?, accountID: Int64) async throws
+}
+
+/// An account's OAuth grant as stored: settings in the clear, secrets sealed.
+public struct StoredOAuthGrant: Sendable {
+    public var settings: OAuthSettings
+    public var clientSecretSealed: [UInt8]?
+    public var refreshTokenSealed: [UInt8]
+    public var accessTokenSealed: [UInt8]?
+    public var accessExpiresAt: Date?
+
+    public init(settings: OAuthSettings, clientSecretSealed: [UInt8]?, refreshTokenSealed: [UInt8], accessTokenSealed: [UInt8]? = nil, accessExpiresAt: Date? = nil) {
+        self.settings = settings
+        self.clientSecretSealed = clientSecretSealed
+        self.refreshTokenSealed = refreshTokenSealed
+        self.accessTokenSealed = accessTokenSealed
+        self.accessExpiresAt = accessExpiresAt
+    }
 }

@@ -24,6 +24,7 @@ public struct SQLiteAccountStore: AccountStore {
         var dailyCap: Int?
         var guardSeconds: Double
         var sendingWindow: String?
+        var provider: String
 
         mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -48,9 +49,10 @@ public struct SQLiteAccountStore: AccountStore {
             dailyCap = account.pacing.dailyCap
             guardSeconds = account.guardSeconds
             sendingWindow = account.pacing.window?.description
+            provider = account.provider.rawValue
         }
 
-        func account() throws -> Account {
+        func account(oauth: OAuthSettings? = nil) throws -> Account {
             do {
                 return Account(
                     id: id, email: try EmailAddress(parsing: email), displayName: displayName, username: username,
@@ -60,7 +62,7 @@ public struct SQLiteAccountStore: AccountStore {
                         delaySeconds: delaySeconds, jitterSeconds: jitterSeconds, dailyCap: dailyCap,
                         window: try sendingWindow.map { try SendingWindow(parsing: $0) }
                     ),
-                    guardSeconds: guardSeconds
+                    guardSeconds: guardSeconds, provider: Account.Provider(rawValue: provider) ?? .smtpIMAP, oauth: oauth
                 )
             } catch {
                 throw StoreError.corrupt("account \(email): \(error)")
@@ -97,20 +99,83 @@ public struct SQLiteAccountStore: AccountStore {
             row.dailyCap = updated.dailyCap
             row.guardSeconds = updated.guardSeconds
             row.sendingWindow = updated.sendingWindow
+            row.provider = updated.provider
             try row.update(db)
         }
     }
 
     public func allAccounts() async throws -> [Account] {
-        try await writer.read { db in try Row.order(Row.Columns.email).fetchAll(db).map { try $0.account() } }
+        try await writer.read { db in try Row.order(Row.Columns.email).fetchAll(db).map { try Self.account($0, db) } }
     }
 
     public func account(id: Int64) async throws -> Account? {
-        try await writer.read { db in try Row.fetchOne(db, key: id)?.account() }
+        try await writer.read { db in try Row.fetchOne(db, key: id).map { try Self.account($0, db) } }
     }
 
     public func account(email: String) async throws -> Account? {
-        try await writer.read { db in try Row.filter(Row.Columns.email == email).fetchOne(db)?.account() }
+        try await writer.read { db in try Row.filter(Row.Columns.email == email).fetchOne(db).map { try Self.account($0, db) } }
+    }
+
+    private static func account(_ row: Row, _ db: Database) throws -> Account {
+        guard let id = row.id else { return try row.account() }
+        return try row.account(oauth: try grant(accountID: id, db)?.settings)
+    }
+
+    // MARK: OAuth
+
+    public func saveOAuth(_ grant: StoredOAuthGrant, accountID: Int64) async throws {
+        try await writer.write { db in
+            let s = grant.settings
+            try db.execute(
+                sql: """
+                    INSERT INTO account_oauth (accountID, clientID, clientSecretSealed, authURL, tokenURL, scopes, apiBase, refreshTokenSealed,
+                    accessTokenSealed, accessExpiresAt, needsReconnect, connectedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+                    ON CONFLICT(accountID) DO UPDATE SET clientID = excluded.clientID, clientSecretSealed = excluded.clientSecretSealed,
+                    authURL = excluded.authURL, tokenURL = excluded.tokenURL, scopes = excluded.scopes, apiBase = excluded.apiBase,
+                    refreshTokenSealed = excluded.refreshTokenSealed, accessTokenSealed = excluded.accessTokenSealed,
+                    accessExpiresAt = excluded.accessExpiresAt, needsReconnect = NULL, connectedAt = excluded.connectedAt
+                    """,
+                arguments: [
+                    accountID, s.clientID, grant.clientSecretSealed.map { Data($0) }, s.authURL, s.tokenURL, s.scopes.joined(separator: " "), s.apiBase,
+                    Data(grant.refreshTokenSealed), grant.accessTokenSealed.map { Data($0) }, grant.accessExpiresAt, Date(),
+                ]
+            )
+        }
+    }
+
+    public func oauthGrant(accountID: Int64) async throws -> StoredOAuthGrant? {
+        try await writer.read { db in try Self.grant(accountID: accountID, db) }
+    }
+
+    private static func grant(accountID: Int64, _ db: Database) throws -> StoredOAuthGrant? {
+        guard let row = try GRDB.Row.fetchOne(db, sql: "SELECT * FROM account_oauth WHERE accountID = ?", arguments: [accountID]) else { return nil }
+        let scopes = ((row["scopes"] as String?) ?? "").split(separator: " ").map(String.init)
+        return StoredOAuthGrant(
+            settings: OAuthSettings(
+                clientID: row["clientID"], authURL: row["authURL"], tokenURL: row["tokenURL"], scopes: scopes, apiBase: row["apiBase"],
+                needsReconnect: row["needsReconnect"]
+            ),
+            clientSecretSealed: (row["clientSecretSealed"] as Data?).map { Array($0) }, refreshTokenSealed: Array(row["refreshTokenSealed"] as Data),
+            accessTokenSealed: (row["accessTokenSealed"] as Data?).map { Array($0) }, accessExpiresAt: row["accessExpiresAt"]
+        )
+    }
+
+    public func saveAccessToken(sealed: [UInt8], expiresAt: Date, accountID: Int64) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE account_oauth SET accessTokenSealed = ?, accessExpiresAt = ? WHERE accountID = ?", arguments: [Data(sealed), expiresAt, accountID]
+            )
+        }
+    }
+
+    public func markNeedsReconnect(_ reason: String?, accountID: Int64) async throws {
+        try await writer.write { db in
+            // A refused grant also voids the cached access token: nothing may keep using it.
+            try db.execute(
+                sql: "UPDATE account_oauth SET needsReconnect = ?, accessTokenSealed = CASE WHEN ? IS NULL THEN accessTokenSealed ELSE NULL END WHERE accountID = ?",
+                arguments: [reason, reason, accountID]
+            )
+        }
     }
 
     public func sealedPassword(accountID: Int64) async throws -> [UInt8]? {

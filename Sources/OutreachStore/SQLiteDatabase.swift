@@ -233,6 +233,34 @@ public struct SQLiteDatabase: Sendable {
             }
             try db.execute(sql: "INSERT INTO message_count (accountID, messages) SELECT accountID, COUNT(*) FROM message WHERE ghost = 0 GROUP BY accountID")
         }
+        migrator.registerMigration("v8-gmail-oauth") { db in
+            try db.alter(table: "account") { t in t.add(column: "provider", .text).notNull().defaults(to: Account.Provider.smtpIMAP.rawValue) }
+            // One row per OAuth-authorized account. Secrets are sealed by the caller (SecretBox), bound to the account.
+            try db.create(table: "account_oauth") { t in
+                t.primaryKey("accountID", .integer).references("account", onDelete: .cascade)
+                t.column("clientID", .text).notNull()
+                t.column("clientSecretSealed", .blob)
+                t.column("authURL", .text).notNull()
+                t.column("tokenURL", .text).notNull()
+                t.column("scopes", .text).notNull()
+                t.column("apiBase", .text)
+                t.column("refreshTokenSealed", .blob).notNull()
+                // The current access token, shared by every process that uses the account until it expires.
+                t.column("accessTokenSealed", .blob)
+                t.column("accessExpiresAt", .datetime)
+                t.column("needsReconnect", .text)
+                t.column("connectedAt", .datetime).notNull()
+            }
+            try db.alter(table: "message") { t in
+                t.add(column: "gmailThreadID", .text)
+                t.add(column: "gmailMessageID", .text)
+            }
+            try db.create(index: "message_gmail_thread", on: "message", columns: ["accountID", "gmailThreadID"])
+            try db.alter(table: "delivery") { t in
+                t.add(column: "gmailMessageID", .text)
+                t.add(column: "gmailThreadID", .text)
+            }
+        }
         return migrator
     }
 }

@@ -22,6 +22,8 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
         var jobID: Int64?
         var attempts: Int
         var retryAt: Date?
+        var gmailMessageID: String?
+        var gmailThreadID: String?
 
         mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -40,6 +42,8 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
             jobID = d.jobID
             attempts = d.attempts
             retryAt = d.retryAt
+            gmailMessageID = d.gmailMessageID
+            gmailThreadID = d.gmailThreadID
         }
 
         func delivery() throws -> Delivery {
@@ -48,7 +52,8 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
             }
             return Delivery(
                 id: id, prospectID: prospectID, round: round, state: state, action: action, messageID: messageID, threadKey: threadKey,
-                replyCode: replyCode, replyText: replyText, updatedAt: updatedAt, sentAt: sentAt, jobID: jobID, attempts: attempts, retryAt: retryAt
+                replyCode: replyCode, replyText: replyText, updatedAt: updatedAt, sentAt: sentAt, jobID: jobID, attempts: attempts, retryAt: retryAt,
+                gmailMessageID: gmailMessageID, gmailThreadID: gmailThreadID
             )
         }
     }
@@ -97,13 +102,14 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
 
     static func insert(_ delivery: Delivery, _ db: Database) throws -> Delivery {
         let statement = try db.cachedStatement(sql: """
-                INSERT INTO delivery (prospectID, round, state, action, messageID, threadKey, replyCode, replyText, updatedAt, sentAt, jobID, attempts, retryAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO delivery (prospectID, round, state, action, messageID, threadKey, replyCode, replyText, updatedAt, sentAt, jobID, attempts, retryAt,
+                gmailMessageID, gmailThreadID) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             do {
                 try statement.execute(arguments: [
                     delivery.prospectID, delivery.round, delivery.state.rawValue, delivery.action.rawValue, delivery.messageID, delivery.threadKey,
                     delivery.replyCode, delivery.replyText, delivery.updatedAt, delivery.sentAt, delivery.jobID, delivery.attempts, delivery.retryAt,
+                    delivery.gmailMessageID, delivery.gmailThreadID,
                 ])
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw StoreError.deliveryExists(prospectID: delivery.prospectID, round: delivery.round)
@@ -116,12 +122,13 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
     static func update(_ delivery: Delivery, _ db: Database) throws {
         let statement = try db.cachedStatement(sql: """
             UPDATE delivery SET state = ?, action = ?, messageID = ?, threadKey = ?, replyCode = ?, replyText = ?, updatedAt = ?, sentAt = ?,
-            jobID = ?, attempts = ?, retryAt = ?
+            jobID = ?, attempts = ?, retryAt = ?, gmailMessageID = ?, gmailThreadID = ?
             WHERE id = ? AND (state NOT IN ('sent', 'drafted') OR state = ?)
             """)
         try statement.execute(arguments: [
             delivery.state.rawValue, delivery.action.rawValue, delivery.messageID, delivery.threadKey, delivery.replyCode, delivery.replyText,
-            delivery.updatedAt, delivery.sentAt, delivery.jobID, delivery.attempts, delivery.retryAt, delivery.id, delivery.state.rawValue,
+            delivery.updatedAt, delivery.sentAt, delivery.jobID, delivery.attempts, delivery.retryAt, delivery.gmailMessageID,
+            delivery.gmailThreadID, delivery.id, delivery.state.rawValue,
         ])
         // A row that went out stays out: a worker that lost its lease (and holds a stale copy of the row) cannot
         // write it back to planned or skipped, which would send it again later.

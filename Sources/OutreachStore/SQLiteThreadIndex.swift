@@ -34,7 +34,7 @@ public struct SQLiteThreadIndex: ThreadIndex {
         let values: [(any DatabaseValueConvertible)?] = [
             message.direction.rawValue, message.from?.normalized, to, message.subject, message.date, message.folder, message.classification,
             message.failedRecipients.isEmpty ? nil : message.failedRecipients.map { $0.lowercased() }.joined(separator: "\n"),
-            message.originalMessageID, now,
+            message.originalMessageID, now, message.gmailThreadID, message.gmailMessageID,
         ]
         let rowID: Int64
         var threadID: Int64
@@ -43,12 +43,12 @@ public struct SQLiteThreadIndex: ThreadIndex {
             threadID = existing["threadID"]
             try db.cachedStatement(sql: """
                 UPDATE message SET ghost = 0, direction = ?, fromAddress = ?, toAddresses = ?, subject = ?, date = ?, folder = ?,
-                classification = ?, failedRecipients = ?, originalMessageID = ?, indexedAt = ? WHERE id = ?
+                classification = ?, failedRecipients = ?, originalMessageID = ?, indexedAt = ?, gmailThreadID = ?, gmailMessageID = ? WHERE id = ?
                 """).execute(arguments: StatementArguments(values + [rowID]))
         } else {
             try db.cachedStatement(sql: """
                 INSERT INTO message (accountID, messageID, threadID, ghost, direction, fromAddress, toAddresses, subject, date, folder,
-                classification, failedRecipients, originalMessageID, indexedAt) VALUES (?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                classification, failedRecipients, originalMessageID, indexedAt, gmailThreadID, gmailMessageID) VALUES (?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: StatementArguments([accountID, message.messageID] + values))
             rowID = db.lastInsertedRowID
             threadID = rowID
@@ -68,6 +68,14 @@ public struct SQLiteThreadIndex: ThreadIndex {
                 try db.cachedStatement(sql: "INSERT INTO message (accountID, messageID, threadID, ghost) VALUES (?, ?, ?, 1)")
                     .execute(arguments: [accountID, id, threadID])
             }
+        }
+        // Gmail's thread id links what Gmail put together even when the headers do not (a reply whose client dropped
+        // References, a bounce Gmail filed in the thread).
+        if let gmailThread = message.gmailThreadID, let linked = try Int64.fetchOne(
+            try db.cachedStatement(sql: "SELECT threadID FROM message WHERE accountID = ? AND gmailThreadID = ? AND id != ? LIMIT 1"),
+            arguments: [accountID, gmailThread, rowID]
+        ) {
+            threads.insert(linked)
         }
         if threads.count > 1, let target = threads.min() {
             let others = threads.subtracting([target]).map { DatabaseValue(value: $0) }
@@ -174,6 +182,29 @@ public struct SQLiteThreadIndex: ThreadIndex {
         }
     }
 
+    public func knownGmailMessageIDs(_ ids: [String], accountID: Int64) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return try await writer.read { db in
+            var known = Set<String>()
+            for chunk in Self.chunks(ids) {
+                known.formUnion(try String.fetchAll(
+                    db, sql: "SELECT gmailMessageID FROM message WHERE accountID = ? AND ghost = 0 AND gmailMessageID IN (\(Self.placeholders(chunk.count)))",
+                    arguments: StatementArguments([accountID] + chunk)
+                ))
+            }
+            return known
+        }
+    }
+
+    public func ourMessageID(inGmailThread gmailThreadID: String, accountID: Int64) async throws -> String? {
+        try await writer.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT messageID FROM message WHERE accountID = ? AND gmailThreadID = ? AND ghost = 0 AND direction = 'ours' ORDER BY date, id LIMIT 1",
+                arguments: [accountID, gmailThreadID]
+            )
+        }
+    }
+
     /// SQLite takes at most 32,766 parameters; pages of 500 keep statements small and cacheable.
     static func chunks<T>(_ values: [T], size: Int = 500) -> [[T]] {
         stride(from: 0, to: values.count, by: size).map { Array(values[$0..<min($0 + size, values.count)]) }
@@ -204,7 +235,7 @@ public struct SQLiteThreadIndex: ThreadIndex {
             direction: IndexedMessage.Direction(rawValue: row["direction"] ?? "") ?? .theirs, folder: row["folder"] ?? "",
             classification: row["classification"] ?? "human",
             failedRecipients: ((row["failedRecipients"] as String?) ?? "").split(separator: "\n").map(String.init),
-            originalMessageID: row["originalMessageID"]
+            originalMessageID: row["originalMessageID"], gmailThreadID: row["gmailThreadID"], gmailMessageID: row["gmailMessageID"]
         )
     }
 }

@@ -23,6 +23,13 @@ public protocol ThreadIndex: Sendable {
     /// `sameDomain`, from their domain) since `since`, for replies that lost their threading headers.
     /// - Returns: one ``FollowUpEvidence`` per query, in the queries' order.
     func followUpEvidence(_ queries: [FollowUpEvidenceQuery], accountID: Int64) async throws -> [FollowUpEvidence]
+
+    // MARK: Gmail API accounts
+    /// Which of these Gmail message ids are indexed already (a full resync after an expired history id skips them).
+    func knownGmailMessageIDs(_ ids: [String], accountID: Int64) async throws -> Set<String>
+    /// The first message we wrote in a Gmail thread: what a bounce Gmail filed there answers, when its body (which
+    /// names our Message-ID) cannot be read under the metadata scope.
+    func ourMessageID(inGmailThread gmailThreadID: String, accountID: Int64) async throws -> String?
 }
 
 /// One prospect's part of ``ThreadIndex/followUpEvidence(_:accountID:)``.

@@ -25,6 +25,9 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
         case protocolFailure
         /// Our side: a CA file that cannot be read, an option the library refused.
         case configuration
+        /// The provider no longer accepts the account's OAuth grant (revoked, expired, password changed): only the
+        /// account's owner can fix it, by connecting the account again.
+        case reauthorizationRequired
     }
 
     public let kind: Kind
@@ -64,6 +67,8 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
             "\(server): \(detail)"
         case .configuration:
             "\(server): \(detail)"
+        case .reauthorizationRequired:
+            "\(server): the account needs reconnecting: \(detail)"
         }
     }
 }

@@ -141,6 +141,12 @@ extension AccountCommand {
             let guardWindow: String
             let window: String?
             let origin: String
+            /// `smtp-imap` or `gmail-api`.
+            let provider: String
+            /// `password` or `oauth`.
+            let auth: String
+            /// Why the account must be connected again, when its OAuth grant was refused.
+            let needsReconnect: String?
         }
 
         func run() async throws {
@@ -152,7 +158,8 @@ extension AccountCommand {
                     caFile: $0.trust.caFile, insecureTLS: $0.trust.allowInsecure, copyToSent: $0.copyToSent,
                     delay: DurationText.format(seconds: $0.pacing.delaySeconds), jitter: DurationText.format(seconds: $0.pacing.jitterSeconds),
                     dailyCap: $0.dailyCap.limit, guardWindow: DurationText.format(seconds: $0.guardSeconds), window: $0.pacing.window?.description,
-                    origin: $0.origin.rawValue
+                    origin: $0.origin.rawValue, provider: $0.provider.rawValue, auth: $0.oauth == nil ? "password" : "oauth",
+                    needsReconnect: $0.oauth?.needsReconnect
                 )
             }
             if json {
@@ -164,14 +171,18 @@ extension AccountCommand {
                 return
             }
             print(TextTable(
-                header: ["EMAIL", "NAME", "SMTP", "IMAP", "PACING", "CAP/DAY", "GUARD", "WINDOW", "FROM"],
+                header: ["EMAIL", "NAME", "SENDS VIA", "READS VIA", "PACING", "CAP/DAY", "GUARD", "WINDOW", "FROM", "STATUS"],
                 rows: rows.map {
-                    [
-                        $0.email, $0.name ?? "", $0.smtp, $0.imap, "\($0.delay)+\($0.jitter)", $0.dailyCap == 0 ? "none" : String($0.dailyCap), $0.guardWindow,
-                        $0.window ?? "any time", $0.origin == "environment" ? ".env" : "database",
+                    let gmail = $0.provider == Account.Provider.gmailAPI.rawValue
+                    return [
+                        $0.email, $0.name ?? "", gmail ? "Gmail API" : $0.smtp + ($0.auth == "oauth" ? " (XOAUTH2)" : ""),
+                        gmail ? "Gmail API history" : $0.imap + ($0.auth == "oauth" ? " (XOAUTH2)" : ""), "\($0.delay)+\($0.jitter)",
+                        $0.dailyCap == 0 ? "none" : String($0.dailyCap), $0.guardWindow, $0.window ?? "any time", $0.origin == "environment" ? ".env" : "database",
+                        $0.needsReconnect == nil ? "ok" : "needs reconnecting",
                     ]
                 }
             ).rendered)
+            for row in rows { if let reason = row.needsReconnect { print("\n\(reason)") } }
         }
     }
 

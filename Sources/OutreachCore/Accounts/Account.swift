@@ -3,6 +3,14 @@ public struct Account: Sendable, Hashable, Codable {
     /// Where the account's settings live. Accounts from a seed-style `.env` are read on every start and never stored.
     public enum Origin: String, Sendable, Codable { case database, environment }
 
+    /// How mail goes out and comes back.
+    public enum Provider: String, Sendable, Codable {
+        /// SMTP submission and IMAP, with a password or (``oauth`` set) an XOAUTH2 bearer token.
+        case smtpIMAP = "smtp-imap"
+        /// The Gmail API over OAuth: messages.send / drafts.create, sync through history.
+        case gmailAPI = "gmail-api"
+    }
+
     public var id: Int64?
     public var email: EmailAddress
     public var displayName: String?
@@ -18,6 +26,9 @@ public struct Account: Sendable, Hashable, Codable {
     /// projected end. 0 turns it off.
     public var guardSeconds: Double
     public var origin: Origin
+    public var provider: Provider
+    /// Set for accounts authorized with OAuth (every Gmail API account; IMAP/SMTP accounts that use XOAUTH2).
+    public var oauth: OAuthSettings?
 
     /// Two hours, as the seed's deliverability rule has it.
     public static let defaultGuardSeconds: Double = 2 * 3600
@@ -28,7 +39,8 @@ public struct Account: Sendable, Hashable, Codable {
     public init(
         id: Int64? = nil, email: EmailAddress, displayName: String? = nil, username: String? = nil,
         smtp: ServerEndpoint, imap: ServerEndpoint, trust: TLSTrust = TLSTrust(), copyToSent: Bool? = nil,
-        pacing: Pacing = .default, guardSeconds: Double = Account.defaultGuardSeconds, origin: Origin = .database
+        pacing: Pacing = .default, guardSeconds: Double = Account.defaultGuardSeconds, origin: Origin = .database, provider: Provider = .smtpIMAP,
+        oauth: OAuthSettings? = nil
     ) {
         self.id = id
         self.email = email
@@ -41,6 +53,29 @@ public struct Account: Sendable, Hashable, Codable {
         self.pacing = pacing
         self.guardSeconds = max(0, guardSeconds)
         self.origin = origin
+        self.provider = provider
+        self.oauth = oauth
+    }
+
+    /// A Gmail API account. Its SMTP/IMAP endpoints are Google's, so the provider defaults (daily cap, Sent filing)
+    /// come out right and the same grant could serve XOAUTH2.
+    public static func gmail(
+        email: EmailAddress, displayName: String? = nil, oauth: OAuthSettings, pacing: Pacing = .default,
+        guardSeconds: Double = Account.defaultGuardSeconds
+    ) -> Account {
+        Account(
+            email: email, displayName: displayName, smtp: ServerEndpoint(service: .smtp, security: .implicitTLS, host: "smtp.gmail.com", port: 465),
+            imap: ServerEndpoint(service: .imap, security: .implicitTLS, host: "imap.gmail.com", port: 993), copyToSent: false, pacing: pacing,
+            guardSeconds: guardSeconds, provider: .gmailAPI, oauth: oauth
+        )
+    }
+
+    /// How the account appears in errors and logs: its mail servers, or the API.
+    public var transportLabel: String {
+        switch provider {
+        case .smtpIMAP: "SMTP \(smtp.authority)"
+        case .gmailAPI: "Gmail API \(email)"
+        }
     }
 
     /// Gmail and Outlook's SMTP put what they relay into Sent on their own; a second APPEND would show it twice.

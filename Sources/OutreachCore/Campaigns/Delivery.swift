@@ -39,11 +39,14 @@ public struct Delivery: Sendable, Hashable, Codable {
     public var attempts: Int
     /// After a temporary failure: not before this time.
     public var retryAt: Date?
+    /// Gmail API accounts: Gmail's own ids of the message and its thread (follow-ups are sent into that thread).
+    public var gmailMessageID: String?
+    public var gmailThreadID: String?
 
     public init(
         id: Int64? = nil, prospectID: Int64, round: Int, state: State, action: RoundMode.Action, messageID: String? = nil, threadKey: String? = nil,
         replyCode: Int? = nil, replyText: String? = nil, updatedAt: Date = Date(), sentAt: Date? = nil, jobID: Int64? = nil, attempts: Int = 0,
-        retryAt: Date? = nil
+        retryAt: Date? = nil, gmailMessageID: String? = nil, gmailThreadID: String? = nil
     ) {
         self.id = id
         self.prospectID = prospectID
@@ -59,5 +62,7 @@ public struct Delivery: Sendable, Hashable, Codable {
         self.jobID = jobID
         self.attempts = attempts
         self.retryAt = retryAt
+        self.gmailMessageID = gmailMessageID
+        self.gmailThreadID = gmailThreadID
     }
 }

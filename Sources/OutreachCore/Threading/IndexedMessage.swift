@@ -26,11 +26,16 @@ public struct IndexedMessage: Sendable, Hashable {
     /// that complained, lowercased; and the Message-ID of our message.
     public var failedRecipients: [String]
     public var originalMessageID: String?
+    /// Gmail API accounts: Gmail's thread id. Gmail threads replies that lost their headers, and its own bounces,
+    /// so messages sharing one are linked into one thread even without References.
+    public var gmailThreadID: String?
+    /// Gmail API accounts: Gmail's id of the message, so a full resync skips what is already indexed.
+    public var gmailMessageID: String?
 
     public init(
         messageID: String, inReplyTo: [String] = [], references: [String] = [], from: EmailAddress?, to: [EmailAddress] = [], subject: String?,
         date: Date?, direction: Direction, folder: String, classification: String = "human", failedRecipients: [String] = [],
-        originalMessageID: String? = nil
+        originalMessageID: String? = nil, gmailThreadID: String? = nil, gmailMessageID: String? = nil
     ) {
         self.messageID = messageID
         self.inReplyTo = inReplyTo
@@ -44,6 +49,8 @@ public struct IndexedMessage: Sendable, Hashable {
         self.classification = classification
         self.failedRecipients = failedRecipients
         self.originalMessageID = originalMessageID
+        self.gmailThreadID = gmailThreadID
+        self.gmailMessageID = gmailMessageID
     }
 
     /// The ids this message links to (References, then In-Reply-To), without itself and without repeats, in order.

@@ -350,6 +350,9 @@ public struct RoundRunner: Sendable {
             return .stop(.failed(error.description))
         case .withdrawn:
             return .stop(.leaseLost)
+        case .reauthorizationRequired:
+            // Every row would fail the same way; the job waits until the owner connects the account again.
+            return .stop(.paused(error.description))
         case .connection, .timeout, .protocolFailure:
             // The server cannot be reached or misbehaves: no row is at fault; the job waits for the operator.
             return .stop(.paused(error.description))

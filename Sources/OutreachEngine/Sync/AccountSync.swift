@@ -158,7 +158,12 @@ public struct AccountSync: Sendable {
                 let full = try await imap.fetchMessages(uids: reports.map { batch[$0].uid })
                 for index in reports { if let bytes = full[batch[index].uid] { facts[index] = MessageReportParser.facts(message: bytes) } }
             }
-            let messages = batch.indices.map { indexed(batch[$0], classification: MessageClassifier.classify(facts[$0]), folder: folder, account: account) }
+            let messages = batch.indices.map {
+                Self.indexed(
+                    header: batch[$0].headerBytes, fallbackKey: "\(batch[$0].uid)", classification: MessageClassifier.classify(facts[$0]), folder: folder,
+                    account: account
+                )
+            }
             added += try await index.ingest(messages, accountID: accountID)
             fetched += batch.count
             state.lastUID = max(end ?? 0, batch.map(\.uid).max() ?? 0, state.lastUID)
@@ -173,11 +178,13 @@ public struct AccountSync: Sendable {
         return FolderReport(folder: folder, newMessages: added, fetched: fetched, uidValidityChanged: validityChanged)
     }
 
-    func indexed(_ fetched: IMAPFetchedHeaders, classification: MessageClassification, folder: String, account: Account) -> IndexedMessage {
-        let headers = HeaderParser.parse(fetched.headerBytes)
+    /// One message's index row from its header fields and how the classifier read it (IMAP and Gmail sync alike).
+    /// - Parameter fallbackKey: identifies an undated message without Message-ID in its folder (its UID, its Gmail id).
+    static func indexed(header: [UInt8], fallbackKey: String, classification: MessageClassification, folder: String, account: Account) -> IndexedMessage {
+        let headers = HeaderParser.parse(header)
         let from = headers.from.first?.address
         let id = headers.messageID ?? IndexedMessage.synthesizedID(
-            from: [folder, from?.normalized ?? "", headers.subject ?? "", headers.date.map { "\($0.timeIntervalSince1970)" } ?? "\(fetched.uid)"]
+            from: [folder, from?.normalized ?? "", headers.subject ?? "", headers.date.map { "\($0.timeIntervalSince1970)" } ?? fallbackKey]
         )
         var message = IndexedMessage(
             messageID: id, inReplyTo: headers.inReplyTo, references: headers.references, from: from, to: (headers.to + headers.cc).map(\.address),
