@@ -16,5 +16,8 @@ static inline CURLcode ccurl_setopt_write_callback(CURL *h, size_t (*cb)(char *,
 static inline CURLcode ccurl_setopt_debug_callback(CURL *h, int (*cb)(CURL *, curl_infotype, char *, size_t, void *)) {
     return curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, cb);
 }
+static inline CURLcode ccurl_setopt_header_callback(CURL *h, size_t (*cb)(char *, size_t, size_t, void *)) {
+    return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, cb);
+}
 static inline CURLcode ccurl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 #endif

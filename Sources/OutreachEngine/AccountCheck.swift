@@ -52,16 +52,16 @@ public struct AccountCheck: Sendable {
     public static let reportedUses: [IMAPMailbox.SpecialUse] = [.sent, .drafts, .junk, .archive]
 
     /// Runs both checks at once; each has its own connection and thread.
-    public static func run(account: Account, password: Secret, logger: Logger) async -> AccountCheck {
+    public static func run(account: Account, credential: MailCredential, logger: Logger) async -> AccountCheck {
         var logger = logger
         logger[metadataKey: "account.email"] = "\(account.email)"
-        async let smtp = checkSMTP(account: account, password: password, logger: logger)
-        async let imap = checkIMAP(account: account, password: password, logger: logger)
+        async let smtp = checkSMTP(account: account, credential: credential, logger: logger)
+        async let imap = checkIMAP(account: account, credential: credential, logger: logger)
         return AccountCheck(account: account, smtp: await smtp, imap: await imap)
     }
 
-    static func checkSMTP(account: Account, password: Secret, logger: Logger) async -> SMTPResult {
-        let connection = SMTPConnection(endpoint: account.smtp, username: account.username, password: password, trust: account.trust, logger: logger)
+    static func checkSMTP(account: Account, credential: MailCredential, logger: Logger) async -> SMTPResult {
+        let connection = SMTPConnection(endpoint: account.smtp, username: account.username, credential: credential, trust: account.trust, logger: logger)
         do {
             let reply = try await connection.verifyLogin()
             await connection.close()
@@ -71,11 +71,11 @@ public struct AccountCheck: Sendable {
         }
     }
 
-    static func checkIMAP(account: Account, password: Secret, logger: Logger) async -> IMAPResult {
+    static func checkIMAP(account: Account, credential: MailCredential, logger: Logger) async -> IMAPResult {
         let connection = IMAPConnection(endpoint: account.imap, trust: account.trust, logger: logger)
         do {
             try await connection.connect()
-            try await connection.login(username: account.username, password: password)
+            try await connection.authenticate(username: account.username, credential: credential)
             let mailboxes = try await connection.listMailboxes()
             let capabilities = await connection.capabilities
             await connection.logout()

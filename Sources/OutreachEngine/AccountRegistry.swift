@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import OutreachCore
 import OutreachStore
 import OutreachTransport
@@ -9,12 +10,15 @@ public struct AccountRegistry: Sendable {
     private let store: any AccountStore
     private let secrets: SecretBox
     private let environmentAccount: EnvironmentAccount?
+    public let gmail: GmailAPIConfiguration
 
     public enum Problem: Error, Equatable, CustomStringConvertible {
         case definedInEnvironment(email: String)
         case unknownAccount(email: String)
         case passwordMissing(email: String)
         case caFileUnreadable(path: String)
+        case noRefreshToken(email: String)
+        case otherProvider(email: String, provider: Account.Provider)
 
         public var description: String {
             switch self {
@@ -22,14 +26,19 @@ public struct AccountRegistry: Sendable {
             case .unknownAccount(let email): "no account \(email); `outreach account list` shows the accounts there are"
             case .passwordMissing(let email): "the stored password of \(email) is missing; add the account again"
             case .caFileUnreadable(let path): "the CA file \(path) cannot be read"
+            case .noRefreshToken(let email):
+                "the provider granted access for \(email) without a refresh token, so Outreach could not keep working after an hour; connect again (the consent screen must be shown: prompt=consent, access_type=offline)"
+            case .otherProvider(let email, let provider):
+                "\(email) is already an account of another kind (\(provider.rawValue)); remove it first with `outreach account remove \(email)`"
             }
         }
     }
 
-    public init(store: any AccountStore, secrets: SecretBox, environmentAccount: EnvironmentAccount?) {
+    public init(store: any AccountStore, secrets: SecretBox, environmentAccount: EnvironmentAccount?, gmail: GmailAPIConfiguration = GmailAPIConfiguration()) {
         self.store = store
         self.secrets = secrets
         self.environmentAccount = environmentAccount
+        self.gmail = gmail
     }
 
     /// Stores a new account with its password sealed to it.
@@ -86,4 +95,104 @@ public struct AccountRegistry: Sendable {
     }
 
     static func sealingContext(_ email: EmailAddress) -> String { "outreach/account-password/\(email.normalized)" }
+
+    // MARK: - OAuth accounts
+
+    enum OAuthSecret: String { case clientSecret = "client-secret", refreshToken = "refresh-token", accessToken = "access-token" }
+
+    /// Each sealed OAuth secret is bound to its account and its kind: a refresh token cannot be opened as another
+    /// account's, nor as an access token.
+    static func oauthContext(_ kind: OAuthSecret, _ email: EmailAddress) -> String { "outreach/account-oauth/\(kind.rawValue)/\(email.normalized)" }
+
+    /// What the operator reads when an account's grant is gone: what the provider said and how to connect again.
+    static func reconnectAdvice(_ account: Account, providerSaid: String) -> String {
+        let how = account.provider == .gmailAPI
+            ? "`outreach account connect-gmail \(account.email) --client-id \(account.oauth?.clientID ?? "ID")`"
+            : "`outreach account connect-oauth \(account.email) …`"
+        return "\(account.email) needs reconnecting: the provider no longer accepts its authorization (\(providerSaid)). Connect it again with \(how) or \"Connect with Google\" on the Accounts page; its jobs wait paused and go on with `outreach job resume`."
+    }
+
+    /// Stores a new OAuth account, or gives an existing one its new grant (a reconnect), clearing "needs reconnecting".
+    public func connectOAuth(_ account: Account, tokens: OAuthTokens, client: OAuthClient) async throws -> Account {
+        guard let refreshToken = tokens.refreshToken else { throw Problem.noRefreshToken(email: account.email.description) }
+        var stored: Account
+        if var existing = try await store.account(email: account.email.description) {
+            guard existing.provider == account.provider else { throw Problem.otherProvider(email: existing.email.description, provider: existing.provider) }
+            existing.oauth = account.oauth
+            if account.provider == .smtpIMAP {
+                existing.smtp = account.smtp
+                existing.imap = account.imap
+                existing.username = account.username
+            }
+            try await store.update(existing)
+            stored = existing
+        } else {
+            // The password column holds a sealed empty string: the account logs in with its tokens only.
+            stored = try await store.insert(account, sealedPassword: try secrets.seal("", context: Self.sealingContext(account.email)))
+        }
+        guard let id = stored.id, var settings = account.oauth else { return stored }
+        settings.needsReconnect = nil
+        let email = account.email
+        let grant = StoredOAuthGrant(
+            settings: settings,
+            clientSecretSealed: try client.clientSecret.map { try secrets.seal($0.revealed, context: Self.oauthContext(.clientSecret, email)) },
+            refreshTokenSealed: try secrets.seal(refreshToken.revealed, context: Self.oauthContext(.refreshToken, email)),
+            accessTokenSealed: try secrets.seal(tokens.accessToken.revealed, context: Self.oauthContext(.accessToken, email)),
+            accessExpiresAt: tokens.expiresAt
+        )
+        try await store.saveOAuth(grant, accountID: id)
+        stored.oauth = settings
+        return stored
+    }
+
+    /// The account's access tokens (OAuth accounts only).
+    public func accessTokens(for account: Account, http: HTTPClient, logger: Logger) throws -> AccountAccessTokens {
+        guard let id = account.id, account.oauth != nil else {
+            throw Problem.passwordMissing(email: account.email.description)
+        }
+        return AccountAccessTokens(account: account, accountID: id, store: store, secrets: secrets, http: http, logger: logger)
+    }
+
+    /// How the account logs in to IMAP and SMTP: its password, or a fresh XOAUTH2 access token.
+    public func credential(for account: Account, logger: Logger) async throws -> MailCredential {
+        guard account.oauth != nil else { return .password(try await password(for: account)) }
+        let http = HTTPClient(label: "oauth \(account.email)", logger: logger)
+        let tokens = try accessTokens(for: account, http: http, logger: logger)
+        let token = try await tokens.accessToken(forceRefresh: false)
+        await http.close()
+        return .bearer(token)
+    }
+
+    /// A Gmail API client for the account, with its own HTTP connection (close it when done).
+    public func gmailAPI(for account: Account, logger: Logger) throws -> (api: GmailAPI, http: HTTPClient) {
+        let http = HTTPClient(label: "gmail \(account.email)", logger: logger)
+        let tokens = try accessTokens(for: account, http: http, logger: logger)
+        var configuration = gmail
+        configuration.apiBase = account.oauth?.apiBase ?? gmail.apiBase
+        return (GmailAPI(configuration: configuration, tokens: tokens, http: http, logger: logger), http)
+    }
+
+    /// The provider session a round sends through.
+    func deliverySession(for account: Account, logger: Logger) async throws -> any DeliverySession {
+        switch account.provider {
+        case .gmailAPI:
+            let (api, http) = try gmailAPI(for: account, logger: logger)
+            return GmailSession(account: account, api: api, http: http, logger: logger)
+        case .smtpIMAP:
+            return MailSession(account: account, credential: try await credential(for: account, logger: logger), logger: logger)
+        }
+    }
+}
+
+extension GmailAPIConfiguration {
+    /// Gmail API limits and endpoints from the configuration (`OUTREACH_GMAIL_*`): Google's published per-user quota
+    /// by default; tests point `OUTREACH_GMAIL_API_BASE` at a local server.
+    public init(settings: [String: String]) {
+        self.init()
+        func value(_ key: String) -> String? { settings[key].flatMap { $0.isEmpty ? nil : $0 } }
+        if let base = value("OUTREACH_GMAIL_API_BASE") { apiBase = base }
+        if let quota = value("OUTREACH_GMAIL_QUOTA_PER_MINUTE").flatMap(Int.init), quota > 0 { quotaUnitsPerMinute = quota }
+        if let attempts = value("OUTREACH_GMAIL_MAX_ATTEMPTS").flatMap(Int.init), attempts > 0 { maxAttempts = attempts }
+        if let base = value("OUTREACH_GMAIL_RETRY_BASE").flatMap(Double.init), base >= 0 { retryBaseSeconds = base }
+    }
 }

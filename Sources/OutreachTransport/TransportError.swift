@@ -51,6 +51,8 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
         switch kind {
         case .certificate:
             "\(server): the server's certificate is not trusted: \(detail). If the server uses a private CA, add its certificate with --ca-file; check that the host name in the URL is the one on the certificate."
+        case .authentication where detail.contains("token"):
+            "\(server): login failed: \(detail). If the account was connected with OAuth, connect it again (its grant may have been revoked or lack the mail scope)."
         case .authentication:
             "\(server): login failed: \(detail). Check the user name and password (many providers need an app password)."
         case .connection:

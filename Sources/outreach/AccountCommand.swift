@@ -8,7 +8,7 @@ struct AccountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "account",
         abstract: "Add, list, test and remove sending accounts.",
-        subcommands: [Add.self, Settings.self, List.self, Test.self, Remove.self]
+        subcommands: [Add.self, ConnectGmail.self, ConnectOAuth.self, Settings.self, List.self, Test.self, Remove.self]
     )
 }
 
@@ -212,7 +212,11 @@ extension AccountCommand {
             let context = try CommandContext(global)
             let registry = try context.accountRegistry(database: try context.openDatabase())
             let account = try await registry.account(email: email)
-            let check = await AccountCheck.run(account: account, password: try await registry.password(for: account), logger: context.logger)
+            if account.provider == .gmailAPI {
+                try await testGmail(account, registry: registry, context: context)
+                return
+            }
+            let check = await AccountCheck.run(account: account, credential: try await registry.credential(for: account, logger: context.logger), logger: context.logger)
 
             let smtpPart: Report.Part
             switch check.smtp.outcome {
@@ -237,6 +241,39 @@ extension AccountCommand {
                 for line in check.lines { print(line) }
             }
             if !check.succeeded { throw ExitCode.failure }
+        }
+
+        /// A Gmail API account: can its grant still get a token, and does the API open the right mailbox?
+        func testGmail(_ account: Account, registry: AccountRegistry, context: CommandContext) async throws {
+            let (api, http) = try registry.gmailAPI(for: account, logger: context.logger)
+            let outcome: Result<GmailProfile, TransportError>
+            do { outcome = .success(try await api.profile()) } catch { outcome = .failure(error) }
+            await http.close()
+            let scopes = account.oauth?.scopes.joined(separator: " ") ?? ""
+            struct Report: Encodable {
+                let email: String
+                let ok: Bool
+                let detail: String
+                let errorKind: String?
+                let scopes: String
+            }
+            let report: Report
+            switch outcome {
+            case .success(let profile):
+                report = Report(
+                    email: account.email.description, ok: profile.emailAddress.lowercased() == account.email.normalized,
+                    detail: "Gmail API: OK — mailbox \(profile.emailAddress), history id \(profile.historyID)", errorKind: nil, scopes: scopes
+                )
+            case .failure(let error):
+                report = Report(email: account.email.description, ok: false, detail: "Gmail API: FAILED — \(error.description)", errorKind: error.kind.rawValue, scopes: scopes)
+            }
+            if json {
+                try printJSON(report)
+            } else {
+                print(report.detail)
+                print("  granted scopes: \(scopes)")
+            }
+            if !report.ok { throw ExitCode.failure }
         }
     }
 

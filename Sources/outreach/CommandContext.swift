@@ -38,7 +38,8 @@ struct CommandContext {
     func accountRegistry(database: SQLiteDatabase) throws -> AccountRegistry {
         let key = try MasterKey.load(keyFile: masterKeyFile, environment: settings)
         return AccountRegistry(
-            store: database.accounts, secrets: try SecretBox(key: key), environmentAccount: try EnvironmentAccount(variables: settings)
+            store: database.accounts, secrets: try SecretBox(key: key), environmentAccount: try EnvironmentAccount(variables: settings),
+            gmail: GmailAPIConfiguration(settings: settings)
         )
     }
 

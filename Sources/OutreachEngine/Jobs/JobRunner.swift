@@ -95,6 +95,10 @@ public struct JobRunner: Sendable {
         guard let account = try await registry.account(id: job.accountID) else {
             return (.failed, job.counters, "its account was removed", nil)
         }
+        if let reason = account.oauth?.needsReconnect {
+            // Every row would fail the same way: wait for the owner to connect the account again.
+            return (.paused, job.counters, reason, nil)
+        }
         let template: EmailTemplate
         do { template = try EmailTemplate(parsing: job.spec.template) } catch {
             return (.failed, job.counters, "the template \(job.spec.templateName) cannot be read: \(error)", nil)
@@ -118,8 +122,10 @@ public struct JobRunner: Sendable {
                 log.info("synced \(account.email) before planning: \(report.newMessages) new messages")
             } catch let error as TransportError {
                 // Deciding on a stale index could mail someone who just answered: wait for the operator instead.
+                if error.kind == .reauthorizationRequired { return (.paused, job.counters, error.description, nil) }
                 let reason = "the mailbox could not be synced before planning the follow-ups (\(error.description))"
-                return (.paused, job.counters, reason + " — resume with `outreach job resume \(jobID)` once the IMAP server answers", nil)
+                let server = account.provider == .gmailAPI ? "the Gmail API" : "the IMAP server"
+                return (.paused, job.counters, reason + " — resume with `outreach job resume \(jobID)` once \(server) answers", nil)
             }
             let refresher = SyncRefresher(sync: sync, account: account)
             let planner = try await FollowUpRound(
@@ -145,44 +151,49 @@ public struct JobRunner: Sendable {
             beforeDelivery: { action, summary in try await pacing.beforeDelivery(action, summary: summary) },
             mayHandOver: { keeper.holds }
         )
-        while true {
-            try await reconcile(job: job, campaign: campaign, account: account, log: log, logger: logger)
-            let summary = try await runner.run(
-                campaign: campaign, round: job.round,
-                options: .init(variant: job.spec.variant, jobID: jobID, backoff: settings.retryBackoff), hooks: hooks, plan: plan,
-                report: { event in
-                    if event.kind == .sent { pacing.recordSend() }
-                    log.row(event)
-                }
-            )
-            var counters = summary.counters
-            counters.total = max(counters.total, expected)
-            log.counters = counters
-            switch summary.stop {
-            case .paused(let reason): return (.paused, counters, reason + " — resume with `outreach job resume \(jobID)`", nil)
-            case .failed(let reason): return (.failed, counters, reason, nil)
-            case .cancelled: return (.cancelled, counters, "cancelled by the operator", nil)
-            case .leaseLost: return (.running, counters, nil, nil)
-            case nil: break
-            }
-            if summary.deferred > 0, let next = summary.nextRetryAt {
-                // Rows the server asked us to retry later: the job waits (holding the account) and passes again.
-                if let stop = try await pacing.wait(until: next, note: "\(summary.deferred) row(s) to retry at \(JobTime.format(next))") {
-                    switch stop {
-                    case .paused(let reason): return (.paused, counters, reason + " — resume with `outreach job resume \(jobID)`", nil)
-                    case .cancelled: return (.cancelled, counters, "cancelled by the operator", nil)
-                    case .failed(let reason): return (.failed, counters, reason, nil)
-                    case .leaseLost: return (.running, counters, nil, nil)
+        do {
+            while true {
+                try await reconcile(job: job, campaign: campaign, account: account, log: log, logger: logger)
+                let summary = try await runner.run(
+                    campaign: campaign, round: job.round,
+                    options: .init(variant: job.spec.variant, jobID: jobID, backoff: settings.retryBackoff), hooks: hooks, plan: plan,
+                    report: { event in
+                        if event.kind == .sent { pacing.recordSend() }
+                        log.row(event)
                     }
+                )
+                var counters = summary.counters
+                counters.total = max(counters.total, expected)
+                log.counters = counters
+                switch summary.stop {
+                case .paused(let reason): return (.paused, counters, reason + " — resume with `outreach job resume \(jobID)`", nil)
+                case .failed(let reason): return (.failed, counters, reason, nil)
+                case .cancelled: return (.cancelled, counters, "cancelled by the operator", nil)
+                case .leaseLost: return (.running, counters, nil, nil)
+                case nil: break
                 }
-                continue
+                if summary.deferred > 0, let next = summary.nextRetryAt {
+                    // Rows the server asked us to retry later: the job waits (holding the account) and passes again.
+                    if let stop = try await pacing.wait(until: next, note: "\(summary.deferred) row(s) to retry at \(JobTime.format(next))") {
+                        switch stop {
+                        case .paused(let reason): return (.paused, counters, reason + " — resume with `outreach job resume \(jobID)`", nil)
+                        case .cancelled: return (.cancelled, counters, "cancelled by the operator", nil)
+                        case .failed(let reason): return (.failed, counters, reason, nil)
+                        case .leaseLost: return (.running, counters, nil, nil)
+                        }
+                    }
+                    continue
+                }
+                // A row whose outcome this pass could not learn is looked up in Sent now; if that settled it, count again.
+                if try await reconcile(job: job, campaign: campaign, account: account, log: log, logger: logger) > 0 { continue }
+                let note = counters.held > 0
+                    ? "\(counters.held) row(s) held for you: `outreach job logs \(jobID)` says why (missing data, or an outcome to confirm with `outreach job resolve`)"
+                    : nil
+                return (.completed, counters, note, nil)
             }
-            // A row whose outcome this pass could not learn is looked up in Sent now; if that settled it, count again.
-            if try await reconcile(job: job, campaign: campaign, account: account, log: log, logger: logger) > 0 { continue }
-            let note = counters.held > 0
-                ? "\(counters.held) row(s) held for you: `outreach job logs \(jobID)` says why (missing data, or an outcome to confirm with `outreach job resolve`)"
-                : nil
-            return (.completed, counters, note, nil)
+        } catch let error as TransportError where error.kind == .reauthorizationRequired {
+            // The OAuth grant is gone (or the token could not be refreshed): every row would fail alike.
+            return (.paused, job.counters, error.description, nil)
         }
     }
 
@@ -228,7 +239,7 @@ public struct JobRunner: Sendable {
             return delivery.state == .sending || (delivery.state == .unknown && delivery.replyText?.hasPrefix(Self.heldMark) != true)
         }
         guard !rows.isEmpty else { return 0 }
-        let session = MailSession(account: account, password: try await registry.password(for: account), logger: logger)
+        let session = try await registry.deliverySession(for: account, logger: logger)
         defer { Task { await session.close() } }
         var settled = 0
         for var delivery in rows.sorted(by: { $0.prospectID < $1.prospectID }) {

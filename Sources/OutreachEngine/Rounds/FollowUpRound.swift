@@ -26,6 +26,8 @@ public struct FollowUpRound: Sendable {
         public let references: [String]
         /// Round 1's subject as the index saw it in Sent.
         public let originalSubject: String?
+        /// Gmail API accounts: the Gmail thread round 1 started (or the index saw it in).
+        public var gmailThreadID: String? = nil
     }
 
     /// - Parameter countDomainReplies: count a human reply from another address at the prospect's domain as theirs
@@ -107,7 +109,8 @@ public struct FollowUpRound: Sendable {
         if let position = chain.firstIndex(of: last) { chain = Array(chain[...position]) }
         return RowDecision(
             decision: FollowUpDecision.decide(evidence, force: force, countDomainReplies: countDomainReplies), root: root, inReplyTo: last,
-            references: chain, originalSubject: originalSubject
+            references: chain, originalSubject: originalSubject,
+            gmailThreadID: first.gmailThreadID ?? thread.first { $0.messageID == root }?.gmailThreadID
         )
     }
 
@@ -128,7 +131,8 @@ public struct FollowUpRound: Sendable {
                 return .hold(reason: "round 1's subject is not in the index yet: run `outreach sync`, or give the template a Subject")
             }
             return .deliver(.init(
-                action: action, subject: finalSubject, text: text, html: html, inReplyTo: row.inReplyTo, references: row.references, threadKey: row.root
+                action: action, subject: finalSubject, text: text, html: html, inReplyTo: row.inReplyTo, references: row.references, threadKey: row.root,
+                gmailThreadID: row.gmailThreadID
             ))
         case .needsData(let missing):
             return .hold(reason: "needs data: no value and no fallback for \(missing.map { "{\($0)}" }.joined(separator: ", "))")

@@ -2,33 +2,35 @@ import Logging
 import OutreachCore
 import OutreachTransport
 
-/// The connections one round uses for one account: a single SMTP connection reused for every message, and an IMAP
-/// connection opened on first need for the Sent copy and for drafts.
-actor MailSession {
+/// The connections one round uses for one SMTP+IMAP account: a single SMTP connection reused for every message, and
+/// an IMAP connection opened on first need for the Sent copy and for drafts. Logs in with a password or an XOAUTH2
+/// bearer token (``MailCredential``).
+actor MailSession: DeliverySession {
     let account: Account
-    private let password: Secret
+    private let credential: MailCredential
     private let logger: Logger
     private var smtp: SMTPConnection?
     private var imap: IMAPConnection?
     private var folders: [IMAPMailbox]?
 
-    init(account: Account, password: Secret, logger: Logger) {
+    init(account: Account, credential: MailCredential, logger: Logger) {
         self.account = account
-        self.password = password
+        self.credential = credential
         self.logger = logger
     }
 
     func send(
-        _ message: [UInt8], from sender: EmailAddress, to recipient: EmailAddress, beforeFinalDot: (@Sendable () -> Bool)? = nil
-    ) async throws(TransportError) -> SMTPReply {
+        _ message: [UInt8], messageID: String, from sender: EmailAddress, to recipient: EmailAddress, gmailThreadID: String?,
+        beforeHandOver: (@Sendable () -> Bool)?
+    ) async throws(TransportError) -> DeliveryReceipt {
         let connection: SMTPConnection
         if let smtp {
             connection = smtp
         } else {
-            connection = SMTPConnection(endpoint: account.smtp, username: account.username, password: password, trust: account.trust, logger: logger)
+            connection = SMTPConnection(endpoint: account.smtp, username: account.username, credential: credential, trust: account.trust, logger: logger)
             smtp = connection
         }
-        return try await connection.send(from: sender, to: [recipient], message: message, beforeFinalDot: beforeFinalDot)
+        return DeliveryReceipt(reply: try await connection.send(from: sender, to: [recipient], message: message, beforeFinalDot: beforeHandOver))
     }
 
     /// Appends a sent message to Sent when the account wants that. Returns the problem instead of throwing: the
@@ -43,8 +45,9 @@ actor MailSession {
         }
     }
 
-    func storeDraft(_ message: [UInt8]) async throws(TransportError) {
+    func storeDraft(_ message: [UInt8], messageID: String, gmailThreadID: String?) async throws(TransportError) -> DeliveryReceipt {
         try await append(message, to: .drafts, flags: [.draft, .seen])
+        return DeliveryReceipt(reply: SMTPReply(code: 250, enhancedStatus: nil, text: "stored in Drafts"))
     }
 
     private func append(_ message: [UInt8], to use: IMAPMailbox.SpecialUse, flags: [IMAPConnection.AppendFlag]) async throws(TransportError) {
@@ -69,7 +72,7 @@ actor MailSession {
         if let imap { return imap }
         let connection = IMAPConnection(endpoint: account.imap, trust: account.trust, logger: logger)
         try await connection.connect()
-        try await connection.login(username: account.username, password: password)
+        try await connection.authenticate(username: account.username, credential: credential)
         imap = connection
         return connection
     }

@@ -76,10 +76,12 @@ public struct RoundRunner: Sendable {
         public var references: [String]
         /// The Message-ID of the thread's first message; nil for round 1, where the message itself starts the thread.
         public var threadKey: String?
+        /// Gmail API accounts: the Gmail thread of round 1, which a follow-up joins.
+        public var gmailThreadID: String?
 
         public init(
             action: RoundMode.Action, subject: String, text: String, html: String, inReplyTo: String? = nil, references: [String] = [],
-            threadKey: String? = nil
+            threadKey: String? = nil, gmailThreadID: String? = nil
         ) {
             self.action = action
             self.subject = subject
@@ -88,6 +90,7 @@ public struct RoundRunner: Sendable {
             self.inReplyTo = inReplyTo
             self.references = references
             self.threadKey = threadKey
+            self.gmailThreadID = gmailThreadID
         }
     }
 
@@ -122,8 +125,7 @@ public struct RoundRunner: Sendable {
         var logger = logger
         logger[metadataKey: "account.email"] = "\(account.email)"
         logger[metadataKey: "campaign.name"] = "\(campaign.name)"
-        let password = try await registry.password(for: account)
-        let session = MailSession(account: account, password: password, logger: logger)
+        let session = try await registry.deliverySession(for: account, logger: logger)
         do {
             let summary = try await run(
                 campaignID: campaignID, round: round, account: account, session: session, options: options, hooks: hooks, logger: logger, plan: plan,
@@ -138,7 +140,7 @@ public struct RoundRunner: Sendable {
     }
 
     private func run(
-        campaignID: Int64, round: Int, account: Account, session: MailSession, options: Options, hooks: Hooks, logger: Logger,
+        campaignID: Int64, round: Int, account: Account, session: any DeliverySession, options: Options, hooks: Hooks, logger: Logger,
         plan: @Sendable (Prospect) async throws -> RowPlan, report: @Sendable (RoundEvent) -> Void
     ) async throws -> RoundSummary {
         var existing = try await ledger.deliveries(campaignID: campaignID, round: round)
@@ -244,15 +246,19 @@ public struct RoundRunner: Sendable {
                 rowLogger[metadataKey: "row"] = "\(prospect.row)"
                 let handedOver = LockedBox<Int64?>(nil)
                 let handOver = Self.handOver(delivery, ledger: ledger, recorded: handedOver, mayHandOver: hooks.mayHandOver)
-                let outcome: Result<SMTPReply?, TransportError>
+                let outcome: Result<DeliveryReceipt, TransportError>
                 do throws(TransportError) {
                     switch action {
                     case .draft:
-                        try await session.storeDraft(bytes)
-                        outcome = .success(nil)
+                        outcome = .success(try await session.storeDraft(bytes, messageID: messageID, gmailThreadID: composition.gmailThreadID))
                     case .send:
                         sentBefore = true
-                        outcome = .success(try await session.send(bytes, from: account.email, to: prospect.email, beforeFinalDot: handOver))
+                        outcome = .success(
+                            try await session.send(
+                                bytes, messageID: messageID, from: account.email, to: prospect.email, gmailThreadID: composition.gmailThreadID,
+                                beforeHandOver: handOver
+                            )
+                        )
                     case .skip:
                         continue
                     }
@@ -260,13 +266,24 @@ public struct RoundRunner: Sendable {
                     outcome = .failure(error)
                 }
                 if delivery.id == nil, let id = handedOver.get() { delivery.id = id }
+                if case .success(let receipt) = outcome {
+                    delivery.gmailMessageID = receipt.gmailMessageID ?? delivery.gmailMessageID
+                    delivery.gmailThreadID = receipt.gmailThreadID ?? delivery.gmailThreadID
+                    if let kept = receipt.keptMessageID {
+                        // Replies will cite the id the provider kept: the ledger and the thread key follow it.
+                        if delivery.threadKey == delivery.messageID { delivery.threadKey = kept }
+                        delivery.messageID = kept
+                        rowLogger.notice("the provider replaced the Message-ID <\(messageID)> with <\(kept)>")
+                    }
+                }
                 switch outcome {
-                case .success(nil):
+                case .success(let receipt) where action == .draft:
                     delivery.state = .drafted
-                    delivery.replyText = "stored in Drafts"
+                    delivery.replyText = receipt.reply.text
                     summary.drafted += 1
-                    event(.drafted, "<\(messageID)>")
-                case .success(let reply?):
+                    event(.drafted, "<\(delivery.messageID ?? messageID)>")
+                case .success(let receipt):
+                    let reply = receipt.reply
                     delivery.state = .sent
                     delivery.sentAt = Date()
                     delivery.replyCode = reply.code
@@ -283,7 +300,7 @@ public struct RoundRunner: Sendable {
                         delivery = try await save(delivery)
                         existing[prospectID] = delivery
                     }
-                    event(.sent, "<\(messageID)> \(reply.summary)")
+                    event(.sent, "<\(delivery.messageID ?? messageID)> \(reply.summary)")
                     continue
                 case .failure(let error):
                     delivery.replyCode = error.replyCode

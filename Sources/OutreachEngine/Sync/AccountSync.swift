@@ -63,7 +63,6 @@ public struct AccountSync: Sendable {
         guard let accountID = account.id else { throw AccountRegistry.Problem.definedInEnvironment(email: account.email.description) }
         var logger = logger
         logger[metadataKey: "account.email"] = "\(account.email)"
-        let password = try await registry.password(for: account)
         let firstSyncBound: Date
         if let since {
             firstSyncBound = since
@@ -72,11 +71,25 @@ public struct AccountSync: Sendable {
         } else {
             firstSyncBound = Date().addingTimeInterval(-30 * 86_400)
         }
+        if account.provider == .gmailAPI {
+            let (api, http) = try registry.gmailAPI(for: account, logger: logger)
+            do {
+                let report = try await GmailSync(index: index, logger: logger).run(
+                    account: account, accountID: accountID, api: api, bound: firstSyncBound, progress: progress
+                )
+                await http.close()
+                return report
+            } catch {
+                await http.close()
+                throw error
+            }
+        }
+        let credential = try await registry.credential(for: account, logger: logger)
 
         let imap = IMAPConnection(endpoint: account.imap, trust: account.trust, logger: logger)
         do {
             try await imap.connect()
-            try await imap.login(username: account.username, password: password)
+            try await imap.authenticate(username: account.username, credential: credential)
             // INBOX first, before LIST: Dovecot (maildir) re-scans a large INBOX when it is opened after a LIST in
             // the same session — half a second at 20,000 messages, on every incremental sync.
             var report = Report()

@@ -93,6 +93,47 @@ public actor IMAPConnection {
         logger.debug("IMAP logged in", metadata: ["server.address": "\(endpoint.authority)"])
     }
 
+    /// Logs in with the account's credential: a password as ``login(username:password:)`` does, an OAuth access token
+    /// with SASL XOAUTH2 (`AUTHENTICATE XOAUTH2`), as Gmail and Microsoft 365 want it.
+    public func authenticate(username: String, credential: MailCredential) throws(TransportError) {
+        switch credential {
+        case .password(let password):
+            try login(username: username, password: password)
+        case .bearer(let token):
+            try authenticate(username: username, bearer: token)
+        }
+    }
+
+    private func authenticate(username: String, bearer token: Secret) throws(TransportError) {
+        let s = try connected()
+        guard capabilityCache.contains("AUTH=XOAUTH2") else {
+            let offered = capabilityCache.filter { $0.hasPrefix("AUTH=") }.sorted().joined(separator: " ")
+            throw TransportError(
+                .authentication, server: endpoint.label,
+                detail: "the server does not take OAuth access tokens (no AUTH=XOAUTH2; it offers \(offered.isEmpty ? "no AUTH= mechanism" : offered)), so \(username) cannot log in with one"
+            )
+        }
+        let status = mailimap_oauth2_authenticate(s, username, token.revealed)
+        guard status == MAILIMAP_NO_ERROR else {
+            let text = serverText()
+            if status == MAILIMAP_ERROR_LOGIN {
+                // RFC 5530 UNAVAILABLE: the server could not check the token (its token service is down). The token may
+                // be fine; calling it refused would send the account's owner to reconnect the account for nothing.
+                if responseCode() == "UNAVAILABLE" {
+                    throw TransportError(
+                        .rejectedTemporarily, server: endpoint.label, detail: "the server could not check the OAuth access token for \(username) right now (\(text ?? "")); try again later"
+                    )
+                }
+                throw TransportError(
+                    .authentication, server: endpoint.label, detail: "the server refused the OAuth access token for \(username)\(text.map { " (\($0))" } ?? "")"
+                )
+            }
+            throw streamError(status, during: "AUTHENTICATE XOAUTH2")
+        }
+        try refreshCapabilities()
+        logger.debug("IMAP logged in with an OAuth token", metadata: ["server.address": "\(endpoint.authority)"])
+    }
+
     public var capabilities: Set<String> { capabilityCache }
 
     public func listMailboxes() throws(TransportError) -> [IMAPMailbox] {
@@ -367,6 +408,13 @@ public actor IMAPConnection {
         guard let text = session?.pointee.imap_response else { return nil }
         let value = String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
         return value.isEmpty ? nil : value
+    }
+
+    /// The code in brackets of the last tagged reply, when libetpan has no field of its own for it (RFC 5530's
+    /// `UNAVAILABLE`, `AUTHENTICATIONFAILED`, …).
+    private func responseCode() -> String? {
+        guard let atom = session?.pointee.imap_response_info?.pointee.rsp_atom else { return nil }
+        return String(cString: atom).uppercased()
     }
 
     private func streamError(_ status: Int32, during command: String) -> TransportError {

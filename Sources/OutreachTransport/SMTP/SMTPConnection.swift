@@ -11,7 +11,7 @@ import OutreachCore
 public actor SMTPConnection {
     public let endpoint: ServerEndpoint
     private let username: String
-    private let password: Secret
+    private let credential: MailCredential
     private let trust: TLSTrust
     private let logger: Logger
     private let timeoutSeconds: Int
@@ -20,15 +20,21 @@ public actor SMTPConnection {
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    public init(endpoint: ServerEndpoint, username: String, password: Secret, trust: TLSTrust, logger: Logger, timeoutSeconds: Int = 120) {
+    /// - Parameter credential: a password (AUTH PLAIN/LOGIN, whichever the server offers) or an OAuth access token,
+    ///   sent as SASL XOAUTH2 only.
+    public init(endpoint: ServerEndpoint, username: String, credential: MailCredential, trust: TLSTrust, logger: Logger, timeoutSeconds: Int = 120) {
         ProcessSetup.prepare()
         self.endpoint = endpoint
         self.username = username
-        self.password = password
+        self.credential = credential
         self.trust = trust
         self.logger = logger
         self.timeoutSeconds = timeoutSeconds
         self.executor = DedicatedThreadExecutor(name: "smtp \(endpoint.authority)")
+    }
+
+    public init(endpoint: ServerEndpoint, username: String, password: Secret, trust: TLSTrust, logger: Logger, timeoutSeconds: Int = 120) {
+        self.init(endpoint: endpoint, username: username, credential: .password(password), trust: trust, logger: logger, timeoutSeconds: timeoutSeconds)
     }
 
     isolated deinit {
@@ -97,6 +103,8 @@ public actor SMTPConnection {
         /// curl said QUIT (it does after a refusal): the "221 Bye" that follows must not hide the refusal.
         var sentQuit = false
         var refusedUnauthenticated = false
+        /// The mechanisms of the EHLO's AUTH line ("PLAIN LOGIN XOAUTH2"), nil if the server listed none.
+        var offeredAuth: String?
         /// curl writes its error text here during perform, so it must not move: C memory, not a Swift array.
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
@@ -125,6 +133,7 @@ public actor SMTPConnection {
             guard slice.count >= 3 else { return }
             let text = String(decoding: slice, as: UTF8.self)
             pendingLines.append(text)
+            if text.hasPrefix("250"), text.dropFirst(4).uppercased().hasPrefix("AUTH ") { offeredAuth = String(text.dropFirst(9)) }
             // "250-…" continues a reply, "250 …" (or a bare "250") ends it.
             if slice.count == 3 || slice[slice.startIndex + 3] == 32 {
                 if text.hasPrefix("220") && replyCount == 0 { sawGreeting = true }
@@ -146,7 +155,15 @@ public actor SMTPConnection {
         ccurl_setopt_string(curl, CURLOPT_URL, endpoint.url)
         ccurl_setopt_long(curl, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
         ccurl_setopt_string(curl, CURLOPT_USERNAME, username)
-        ccurl_setopt_string(curl, CURLOPT_PASSWORD, password.revealed)
+        switch credential {
+        case .password(let password):
+            ccurl_setopt_string(curl, CURLOPT_PASSWORD, password.revealed)
+        case .bearer(let token):
+            ccurl_setopt_string(curl, CURLOPT_XOAUTH2_BEARER, token.revealed)
+            // curl prefers OAUTHBEARER when both are offered (Gmail offers both); XOAUTH2 is what Gmail and Microsoft 365
+            // document. AUTH= replaces curl's list of mechanisms only while CURLOPT_HTTPAUTH is left at its default.
+            ccurl_setopt_string(curl, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2")
+        }
         ccurl_setopt_long(curl, CURLOPT_NOSIGNAL, 1)
         ccurl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT, 30)
         // No overall timeout: a big message on a slow link is fine as long as bytes keep moving.
@@ -212,6 +229,29 @@ public actor SMTPConnection {
         return curl
     }
 
+    private func loginDenied(_ transfer: Transfer, reply: SMTPReply?, serverText: String) -> TransportError {
+        guard case .bearer = credential else {
+            return TransportError(.authentication, server: endpoint.label, detail: "the server refused the login for \(username) (\(serverText))", replyCode: reply?.code, enhancedStatus: reply?.enhancedStatus)
+        }
+        if !transfer.sentAuth {
+            // curl found no mechanism it may use: the server lists AUTH, but not XOAUTH2.
+            return TransportError(
+                .authentication, server: endpoint.label,
+                detail: "the server does not take OAuth access tokens (no XOAUTH2 in its AUTH \(transfer.offeredAuth ?? "")), so \(username) cannot log in with one"
+            )
+        }
+        var text = serverText
+        if let reply, reply.code == 334 {
+            // Gmail's refusal comes as a challenge holding JSON ({"status":"400","schemes":"Bearer","scope":…}).
+            let encoded = reply.text.trimmingCharacters(in: .whitespaces)
+            if let data = Data(base64Encoded: encoded), let json = String(data: data, encoding: .utf8) { text = json }
+        }
+        return TransportError(
+            .authentication, server: endpoint.label, detail: "the server refused the OAuth access token for \(username) (\(text))", replyCode: reply?.code,
+            enhancedStatus: reply?.enhancedStatus
+        )
+    }
+
     private func perform(_ curl: UnsafeMutableRawPointer, _ transfer: Transfer, what: String) throws(TransportError) -> SMTPReply {
         let code = withExtendedLifetime(transfer) { curl_easy_perform(curl) }
         // The transfer object dies with this call; curl must not keep pointers into it.
@@ -251,7 +291,7 @@ public actor SMTPConnection {
                 enhancedStatus: reply?.enhancedStatus
             )
         case CURLE_LOGIN_DENIED:
-            throw TransportError(.authentication, server: endpoint.label, detail: "the server refused the login for \(username) (\(serverText))", replyCode: reply?.code, enhancedStatus: reply?.enhancedStatus)
+            throw loginDenied(transfer, reply: reply, serverText: serverText)
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR:
             throw TransportError(.certificate, server: endpoint.label, detail: fallbackText)
         case CURLE_USE_SSL_FAILED:

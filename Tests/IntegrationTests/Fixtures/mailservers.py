@@ -9,6 +9,7 @@ nothing under /etc or /var/run is touched, so several instances can run side
 by side.
 
     mailservers.py start DIR [--users FILE_OR_INLINE] [--cert-host HOST] [--file-sent] [--latency MS]
+                             [--oauth-tokeninfo URL]
         Generate a test CA and server certificate, start the servers, wait
         until they answer, then write DIR/state.json and print it on stdout.
         --users  "a@x:pw,b@x:pw" or a file with one "email:password" a line.
@@ -20,6 +21,16 @@ by side.
                      and Microsoft 365's SMTP do.
         --latency    wait MS milliseconds (after delivering) before answering
                      each final dot, as a real server's processing time.
+        --oauth-tokeninfo  also accept OAuth 2.0 bearer tokens, checked at URL
+                     the way Google's tokeninfo is (GET URL?access_token=T;
+                     gmail/fake_gmail.py's /tokeninfo): Dovecot offers
+                     AUTH=XOAUTH2 and AUTH=OAUTHBEARER through its oauth2
+                     passdb, the relay AUTH XOAUTH2 (and a refusing
+                     OAUTHBEARER, as Gmail lists both).  The token must carry
+                     the https://mail.google.com/ scope and belong to the
+                     user named in the SASL string.  Passwords still work.
+                     A tokeninfo that cannot be reached is a temporary
+                     failure: IMAP NO [UNAVAILABLE], SMTP 454 4.7.0.
     mailservers.py stop DIR
         Stop the relay and Dovecot; succeeds when they are already gone.
     mailservers.py deliver DIR --from A --to B [--to C ...] FILE|-
@@ -56,6 +67,7 @@ Exit status: 0 ok, 1 failure, 2 something required is not installed.
 
 import argparse
 import asyncio
+import base64
 import ipaddress
 import json
 import grp
@@ -117,6 +129,7 @@ def paths(d):
         "key": os.path.join(tls, "server.key"),
         "conf": os.path.join(d, "dovecot.conf"),
         "users": os.path.join(d, "users"),
+        "oauth_conf": os.path.join(d, "dovecot-oauth2.conf.ext"),
         "base": os.path.join(d, "run"),        # dovecot base_dir (sockets)
         "state_dir": os.path.join(d, "state"),
         "mail": os.path.join(d, "mail"),
@@ -423,16 +436,16 @@ default_internal_group = dovecot
 first_valid_uid = 1
 
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth_mechanisms}
 auth_verbose = yes
 # Default is a 2 s penalty per failed login; wrong-password tests need no delay.
 auth_failure_delay = 0
 
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {users}
+  args = scheme=PLAIN username_format=%u {users}{password_mechanisms}
 }}
-# A static userdb checks user existence through the passdb, so LMTP
+{oauth_passdb}# A static userdb checks user existence through the passdb, so LMTP
 # answers 550 5.1.1 for unknown recipients.
 userdb {{
   driver = static
@@ -494,6 +507,29 @@ service lmtp {{
 """
 
 
+OAUTH_SCOPE = "https://mail.google.com/"  # what Gmail's IMAP and SMTP require
+
+# Only the token mechanisms reach the oauth2 passdb, and tokens never reach
+# the password file ("none" is LMTP's user lookup, which has no mechanism).
+OAUTH_PASSWORD_MECHANISMS = """
+  mechanisms = plain login none"""
+OAUTH_PASSDB = """passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {conf}
+}}
+"""
+# tokeninfo_url: Dovecot appends the token and takes a 2xx with a matching
+# username_attribute as valid, a 4xx as a wrong token.  (Its introspection
+# path would turn the 400 into "temporary failure", so it is not used.)
+OAUTH_CONF = """\
+tokeninfo_url = {tokeninfo}?access_token=
+username_attribute = email
+scope = {scope}
+timeout_msecs = 10000
+"""
+
+
 def write_dovecot_config(p, users, ports):
     with open(p["users"], "w") as f:
         for email, password in users:
@@ -512,10 +548,24 @@ def write_dovecot_config(p, users, ports):
         instance="dovecot-test-" + secrets.token_hex(3),
         base=p["base"], state_dir=p["state_dir"], log=p["dovecot_log"],
         cert=p["cert"], key=p["key"], users=p["users"], mail=p["mail"],
-        imap=ports["imap"], imaps=ports["imaps"], lmtp=ports["lmtp"])
+        imap=ports["imap"], imaps=ports["imaps"], lmtp=ports["lmtp"],
+        **oauth_dovecot_parts(p))
     with open(p["conf"], "w") as f:
         f.write(conf)
     os.chmod(p["conf"], 0o644)
+
+
+def oauth_dovecot_parts(p):
+    """The dovecot.conf pieces for --oauth-tokeninfo (all empty without it)."""
+    tokeninfo = p.get("oauth_tokeninfo")
+    if not tokeninfo:
+        return {"oauth_mechanisms": "", "password_mechanisms": "", "oauth_passdb": ""}
+    with open(p["oauth_conf"], "w") as f:
+        f.write(OAUTH_CONF.format(tokeninfo=tokeninfo, scope=OAUTH_SCOPE))
+    os.chmod(p["oauth_conf"], 0o644)  # read by the auth process; holds no secret
+    return {"oauth_mechanisms": " xoauth2 oauthbearer",
+            "password_mechanisms": OAUTH_PASSWORD_MECHANISMS,
+            "oauth_passdb": OAUTH_PASSDB.format(conf=p["oauth_conf"])}
 
 
 def start_dovecot(p):
@@ -605,12 +655,49 @@ def clear_faults(p):
 
 
 # --------------------------------------------------------------------------
+# OAuth bearer tokens (--oauth-tokeninfo)
+
+# The SASL XOAUTH2 initial response, exactly (Google's xoauth2_protocol).
+XOAUTH2_RESPONSE = re.compile(rb"user=([^\x01]+)\x01auth=Bearer ([^\x01]+)\x01\x01")
+# Gmail's SMTP answers a refused token with this JSON as a 334 challenge and,
+# after the client's (empty) answer, the 535.
+XOAUTH2_ERROR = json.dumps({"status": "400", "schemes": "Bearer", "scope": OAUTH_SCOPE},
+                           separators=(",", ":"))
+XOAUTH2_REFUSED = ("535-5.7.8 Username and Password not accepted. Learn more at\r\n"
+                   "535 5.7.8  https://support.google.com/mail/?p=BadCredentials")
+# RFC 4954's answer when the server cannot check credentials right now.
+XOAUTH2_UNAVAILABLE = "454 4.7.0 Temporary authentication failure"
+
+
+def check_bearer(tokeninfo, user, token):
+    """None if tokeninfo vouches for token as user's with the mail scope,
+    else (why not, for the log and never with the token; whether it is only
+    that tokeninfo could not be asked)."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    url = tokeninfo + "?" + urllib.parse.urlencode({"access_token": token})
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            info = json.load(r)
+    except urllib.error.HTTPError as e:
+        return f"tokeninfo answered {e.code}", e.code >= 500
+    except (OSError, ValueError) as e:
+        return f"tokeninfo failed: {e}", True
+    if str(info.get("email", "")).lower() != user.lower():
+        return f"token belongs to {info.get('email')!r}, not {user!r}", False
+    if OAUTH_SCOPE not in str(info.get("scope", "")).split():
+        return f"token lacks the {OAUTH_SCOPE} scope", False
+    return None
+
+
+# --------------------------------------------------------------------------
 # SMTP relay (runs as "mailservers.py smtp-relay DIR", detached)
 
 def relay_main(d):
     import logging
     import warnings
-    from aiosmtpd.smtp import SMTP, AuthResult
+    from aiosmtpd.smtp import MISSING, SMTP, AuthResult
 
     p = paths(d)
     with open(p["relay_config"]) as f:
@@ -619,6 +706,7 @@ def relay_main(d):
     lmtp_port = cfg["lmtpPort"]
     file_sent = cfg.get("fileSent", False)
     latency = cfg.get("latencyMs", 0) / 1000.0
+    tokeninfo = cfg.get("oauthTokeninfo")
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -771,6 +859,59 @@ def relay_main(d):
             if action == "close":
                 self.transport.close()
 
+        # aiosmtpd offers every auth_* method; without --oauth-tokeninfo
+        # these two are excluded, so the default EHLO is unchanged.
+        async def auth_XOAUTH2(self, _, args):
+            if len(args) == 1:  # no initial response: curl's way
+                blob = await self.challenge_auth("")
+                if blob is MISSING:
+                    return AuthResult(success=False, handled=True)
+            else:
+                try:
+                    blob = base64.b64decode(args[1], validate=True)
+                except ValueError:
+                    await self.push("501 5.5.2 Cannot decode base64")
+                    return AuthResult(success=False, handled=True)
+            m = XOAUTH2_RESPONSE.fullmatch(blob)
+            if not m:
+                # Show the shape only: the blob holds the token.
+                shape, hidden = re.subn(rb"(?i)(auth=)[^\x01]*", rb"\1<hidden>", blob)
+                if not hidden:
+                    shape = f"<{len(blob)} bytes without auth=>"
+                log.warning("AUTH XOAUTH2 malformed initial response %r", shape)
+                await self.push("501 5.5.2 Malformed XOAUTH2 initial response")
+                return AuthResult(success=False, handled=True)
+            user = m.group(1).decode("utf-8", "replace")
+            token = m.group(2).decode("ascii", "replace")
+            problem = None if user.lower() in users else (f"unknown user {user!r}", False)
+            if problem is None:
+                problem = await asyncio.get_running_loop().run_in_executor(
+                    None, check_bearer, tokeninfo, user, token)
+            if problem is None:
+                log.info("AUTH XOAUTH2 ok for %r", user)
+                return AuthResult(success=True, auth_data=AuthUser(user.lower().encode()))
+            why, temporary = problem
+            log.info("AUTH XOAUTH2 failed for %r: %s", user, why)
+            if temporary:
+                await self.push(XOAUTH2_UNAVAILABLE)
+                return AuthResult(success=False, handled=True)
+            if await self.challenge_auth(XOAUTH2_ERROR) is MISSING:
+                return AuthResult(success=False, handled=True)
+            await self.push(XOAUTH2_REFUSED)
+            return AuthResult(success=False, handled=True)
+
+        async def auth_OAUTHBEARER(self, _, args):
+            # Listed because Gmail lists it too: a client must pick XOAUTH2
+            # on purpose (curl prefers OAUTHBEARER when both are offered).
+            log.warning("AUTH OAUTHBEARER refused: this relay checks XOAUTH2 only")
+            await self.push("504 5.5.4 OAUTHBEARER is not supported by the test relay")
+            return AuthResult(success=False, handled=True)
+
+    class AuthUser:
+        def __init__(self, login):
+            self.login = login
+
+    exclude = [] if tokeninfo else ["XOAUTH2", "OAUTHBEARER"]
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(p["cert"], p["key"])
     handler = Handler()
@@ -781,6 +922,7 @@ def relay_main(d):
         # hostname= avoids socket.getfqdn(), which stalls without DNS.
         return lambda: FaultySMTP(handler, hostname="localhost", loop=loop,
                                   authenticator=authenticator, auth_required=True,
+                                  auth_exclude_mechanism=exclude,
                                   enable_SMTPUTF8=True, **kwargs)
 
     servers = [
@@ -836,7 +978,8 @@ def start_relay(p, users, ports):
                    "lmtpPort": ports["lmtp"], "smtpPort": ports["smtp"],
                    "smtpsPort": ports["smtps"],
                    "fileSent": p.get("file_sent", False),
-                   "latencyMs": p.get("latency_ms", 0)}, f)
+                   "latencyMs": p.get("latency_ms", 0),
+                   "oauthTokeninfo": p.get("oauth_tokeninfo")}, f)
     os.chmod(p["relay_config"], 0o600)
     with open(p["relay_log"], "ab") as log:
         # Detached: own session, no inherited stdio.  A leftover child holding
@@ -947,6 +1090,10 @@ def cmd_start(args):
     clear_faults(p)
     p["file_sent"] = args.file_sent
     p["latency_ms"] = args.latency
+    if args.oauth_tokeninfo and not re.fullmatch(r"https?://[^\s?#%]+", args.oauth_tokeninfo):
+        raise Fatal(f"--oauth-tokeninfo {args.oauth_tokeninfo!r}: expected an http(s) URL "
+                    "without query, like http://127.0.0.1:PORT/tokeninfo")
+    p["oauth_tokeninfo"] = args.oauth_tokeninfo
     cert_host, sans = make_certificates(p, args.cert_host)
     # Ports are picked, released and then bound by dovecot/the relay; another
     # process can grab one in between (parallel test runs), so a bind
@@ -980,6 +1127,7 @@ def cmd_start(args):
         "smtpPort": ports["smtp"],
         "smtpsPort": ports["smtps"],
         "users": [{"email": e, "password": pw} for e, pw in users],
+        "oauthTokeninfo": p["oauth_tokeninfo"],
         "dovecotPid": dpid,
         "relayPid": rpid,
     }
@@ -1063,6 +1211,8 @@ def main(argv):
                    help="file a copy of every relayed message in the sender's Sent folder")
     s.add_argument("--latency", type=int, default=0, metavar="MS",
                    help="wait MS milliseconds before answering each final dot")
+    s.add_argument("--oauth-tokeninfo", metavar="URL",
+                   help="also accept XOAUTH2 bearer tokens, checked at this tokeninfo URL")
     s = sub.add_parser("stop", help="stop the servers of DIR")
     s.add_argument("dir", metavar="DIR")
     s = sub.add_parser("deliver", help="deliver a raw message over LMTP")

@@ -41,6 +41,13 @@ final class BackgroundProcess: @unchecked Sendable {
         kill()
     }
 
+    /// Waits for the program to end by itself. - Returns: its exit status, or nil if it still runs at the deadline.
+    func waitForExit(timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
     deinit { kill() }
 }
 

@@ -46,7 +46,12 @@ final class MailServers: @unchecked Sendable {
     ///   - users: mailboxes to create (default: alice and bob); the first is the usual sender.
     ///   - fileSent: the SMTP relay files a copy of what it accepts in the sender's Sent folder, as Gmail's does.
     ///   - latencyMilliseconds: the relay waits this long before answering each final dot, as a real server does.
-    init(certificateHost: String? = nil, users: [(email: String, password: String)]? = nil, fileSent: Bool = false, latencyMilliseconds: Int = 0) throws {
+    ///   - oauthTokenInfoURL: also accept OAuth access tokens (IMAP AUTH=XOAUTH2 through Dovecot's oauth2 passdb, SMTP
+    ///     AUTH XOAUTH2), each checked at this Google-style tokeninfo URL (the fake Gmail's `/tokeninfo`). Passwords still work.
+    init(
+        certificateHost: String? = nil, users: [(email: String, password: String)]? = nil, fileSent: Bool = false, latencyMilliseconds: Int = 0,
+        oauthTokenInfoURL: String? = nil
+    ) throws {
         try RequiredTool.check("/usr/bin/python3", package: "python3")
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("outreach-mail-\(UUID().uuidString.prefix(8))")
         var arguments = [Self.script, "start", directory.path]
@@ -54,6 +59,7 @@ final class MailServers: @unchecked Sendable {
         if let users { arguments += ["--users", users.map { "\($0.email):\($0.password)" }.joined(separator: ",")] }
         if fileSent { arguments.append("--file-sent") }
         if latencyMilliseconds > 0 { arguments += ["--latency", String(latencyMilliseconds)] }
+        if let oauthTokenInfoURL { arguments += ["--oauth-tokeninfo", oauthTokenInfoURL] }
         let result = try CommandRunner.run("/usr/bin/python3", arguments, timeout: 60)
         guard result.status == 0 else {
             _ = try? CommandRunner.run("/usr/bin/python3", [Self.script, "stop", directory.path], timeout: 30)

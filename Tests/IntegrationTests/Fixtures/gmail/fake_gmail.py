@@ -1706,6 +1706,28 @@ class Fake:
                 return 200, {}
         raise OAuthError(400, "invalid_token", "Token expired or revoked", record=False)
 
+    def handle_tokeninfo(self, req):
+        """GET /tokeninfo?access_token=T, as at oauth2.googleapis.com: how a
+        mail server (Dovecot's oauth2 passdb, the test SMTP relay) checks the
+        bearer token of an XOAUTH2 login.  Not a client mistake when refused."""
+        token = req["query"].get("access_token", [""])[0]
+        with self.lock:
+            info = self.access.get(token)
+            now = time.time()
+            if info is None or info["expires"] <= now or info.get("revoked"):
+                raise OAuthError(400, "invalid_token", "Invalid Value", record=False)
+            req["user"] = info["user"]
+            # Google answers numbers as strings here.
+            out = {"azp": info["clientId"], "aud": info["clientId"],
+                   "sub": str(int(hashlib.sha1(info["user"].encode()).hexdigest()[:15], 16)),
+                   "scope": " ".join(info["scopes"]),
+                   "exp": str(int(info["expires"])),
+                   "expires_in": str(max(0, int(info["expires"] - now))),
+                   "email": info["user"], "email_verified": "true"}
+            if info.get("refresh"):
+                out["access_type"] = "offline"
+            return out
+
     # -- test controls
 
     def control(self, req):
@@ -1915,6 +1937,12 @@ def make_handler(fake):
                         resp_obj = {"error": e.error, "error_description": e.description}
                         if e.record:
                             violation_kind, problems = "oauth", [f"{e.error}: {e.description}"]
+                elif path == "/tokeninfo" and self.command == "GET":
+                    try:
+                        resp_obj, status = fake.handle_tokeninfo(req), 200
+                    except OAuthError as e:
+                        status = e.code
+                        resp_obj = {"error": e.error, "error_description": e.description}
                 elif path == "/revoke" and self.command == "POST":
                     try:
                         status, resp_obj = fake.handle_revoke(req)
