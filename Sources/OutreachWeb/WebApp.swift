@@ -20,14 +20,21 @@ public struct WebApp: Sendable {
     let secureCookies: Bool
     /// Read the client address from X-Forwarded-For (last hop): only behind a proxy that sets it.
     let trustProxy: Bool
+    /// "Connect with Google" (nil: not configured).
+    let google: GoogleOAuthSettings?
+    let pendingGoogle = ShortLivedCache<String, PendingGoogleConnect>(lifetime: .seconds(600), capacity: 1_000)
 
-    public init(database: SQLiteDatabase, registry: AccountRegistry, logger: Logger, secureCookies: Bool = false, trustProxy: Bool = false) throws {
+    public init(
+        database: SQLiteDatabase, registry: AccountRegistry, logger: Logger, secureCookies: Bool = false, trustProxy: Bool = false,
+        google: GoogleOAuthSettings? = nil
+    ) throws {
         self.database = database
         self.registry = registry
         self.logger = logger
         self.renderer = try Renderer()
         self.secureCookies = secureCookies
         self.trustProxy = trustProxy
+        self.google = google
     }
 
     var scheduler: JobScheduler {
@@ -50,6 +57,7 @@ public struct WebApp: Sendable {
         addAuthRoutes(to: router)
         addJobRoutes(to: router)
         addAccountRoutes(to: router)
+        addGoogleConnectRoutes(to: router)
         addModule1Routes(to: router)
         addModule2Routes(to: router)
         addABRoutes(to: router)

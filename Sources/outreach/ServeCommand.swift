@@ -33,7 +33,10 @@ extension Outreach {
             }
             let secure = ["1", "true", "yes"].contains(context.settings["OUTREACH_SECURE_COOKIES"]?.lowercased() ?? "")
             let trustProxy = ["1", "true", "yes"].contains(context.settings["OUTREACH_TRUST_PROXY"]?.lowercased() ?? "")
-            let web = try WebApp(database: database, registry: registry, logger: context.logger, secureCookies: secure, trustProxy: trustProxy)
+            let web = try WebApp(
+                database: database, registry: registry, logger: context.logger, secureCookies: secure, trustProxy: trustProxy,
+                google: GoogleOAuthSettings(settings: context.settings)
+            )
             let every = try context.settings["OUTREACH_SYNC_EVERY"].flatMap { $0.isEmpty ? nil : $0 }.map { try DurationText.seconds($0) } ?? 300
             let host = host
             try await web.serve(host: host, port: port, worker: try context.worker(database: database, registry: registry), syncEverySeconds: max(10, every)) { port in

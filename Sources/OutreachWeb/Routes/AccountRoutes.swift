@@ -26,9 +26,17 @@ extension WebApp {
                 if let window = account.pacing.window { row["window"] = window.description }
                 if let name = account.displayName { row["name"] = name }
                 if let error = statuses[id]?.error { row["syncError"] = error }
+                if account.provider == .gmailAPI {
+                    row["smtp"] = "Gmail API (OAuth)"
+                    row["imap"] = "sync through Gmail history"
+                } else if account.oauth != nil {
+                    row["smtp"] = account.smtp.url + " (XOAUTH2)"
+                    row["imap"] = account.imap.url + " (XOAUTH2)"
+                }
+                if let reason = account.oauth?.needsReconnect { row["needsReconnect"] = reason }
                 rows.append(row)
             }
-            var values: [String: Any] = ["accounts": rows, "isAdmin": access.isAdmin]
+            var values: [String: Any] = ["accounts": rows, "isAdmin": access.isAdmin, "googleConfigured": google != nil]
             if let flash = request.uri.queryParameters["added"] { values["flash"] = ["kind": "ok", "message": "Added \(flash)."] }
             return renderer.page("accounts", title: "Accounts", section: "accounts", session: context.session, values: values)
         }
@@ -76,7 +84,7 @@ extension WebApp {
             var request = request
             let fields = try await Self.jsonBody([String: String].self, &request, context)
             let (account, password) = try Self.account(from: FormData(fields: fields))
-            let check = await AccountCheck.run(account: account, password: password, logger: logger)
+            let check = await AccountCheck.run(account: account, credential: .password(password), logger: logger)
             struct Result: Encodable {
                 let ok: Bool
                 let lines: [String]

@@ -145,7 +145,7 @@ enum PageTemplates {
           {{#accounts}}
           <tr>
             <td><strong>{{email}}</strong>{{#name}}<br><span class="muted">{{name}}</span>{{/name}}</td>
-            <td class="small">{{smtp}}<br>{{imap}}</td>
+            <td class="small">{{smtp}}<br>{{imap}}{{#needsReconnect}}<br><span class="error">Needs reconnecting: {{needsReconnect}}</span>{{/needsReconnect}}</td>
             <td>{{lastSync}}{{#syncError}}<br><span class="error">{{syncError}}</span>{{/syncError}}</td>
             <td>{{indexed}}</td>
             <td>{{sentToday}} / {{cap}}</td>
@@ -169,6 +169,19 @@ enum PageTemplates {
           </tbody>
         </table>
         {{#isAdmin}}
+        <section class="card">
+        <h2>Connect a Gmail account</h2>
+        {{#googleConfigured}}
+        <form method="post" action="/accounts/google" class="grid" id="connect-google">
+          <input type="hidden" name="_csrf" value="{{csrf}}">
+          <label>Gmail address <input type="email" name="email" required></label>
+          <label>Display name <input name="name"></label>
+          <div class="actions"><button type="submit" class="primary">Connect with Google</button></div>
+        </form>
+        <p class="muted small">Google asks you to allow sending, drafts and reading message headers; the same button reconnects an account that needs it.</p>
+        {{/googleConfigured}}
+        {{^googleConfigured}}<p class="muted">Set GMAIL_CLIENT_ID and GMAIL_CLIENT_SECRET for <code>outreach serve</code> to connect Gmail accounts here, or use <code>outreach account connect-gmail EMAIL --client-id ID</code>.</p>{{/googleConfigured}}
+        </section>
         <section class="card">
         <h2>Add an SMTP/IMAP account</h2>
         <form method="post" action="/accounts" class="grid" id="add-account">
