@@ -70,7 +70,8 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
         case .configuration:
             "\(server): \(detail)"
         case .reauthorizationRequired:
-            "\(server): the account needs reconnecting: \(detail)"
+            // The detail names the account and says it needs reconnecting, with how.
+            "\(server): \(detail)"
         }
     }
 }

@@ -80,11 +80,12 @@ struct BrowserTests {
         return python
     }
 
-    /// `$OUTREACH_TEST_ARTIFACTS/browser`, else `.test-artifacts/browser` in the checkout; emptied at each run.
-    static func artifactDirectory() throws -> URL {
+    /// `$OUTREACH_TEST_ARTIFACTS/browser`, else `.test-artifacts/browser` in the checkout; emptied at each run. Each
+    /// test has its own (`name`): the tests of this suite run at the same time.
+    static func artifactDirectory(_ name: String = "browser") throws -> URL {
         let environment = ProcessInfo.processInfo.environment["OUTREACH_TEST_ARTIFACTS"].flatMap { $0.isEmpty ? nil : $0 }
         let base = environment.map { URL(fileURLWithPath: $0) } ?? repositoryRoot.appendingPathComponent(".test-artifacts")
-        let directory = base.appendingPathComponent("browser")
+        let directory = base.appendingPathComponent(name)
         try? FileManager.default.removeItem(at: directory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
@@ -186,6 +187,147 @@ struct BrowserTests {
         let followup = try JSONDecoder().decode(FollowupPhase.self, from: try flow("followup"))
         try checkFollowupPhase(followup)
         print("Browser test: \(sent.screenshots.count + followup.screenshots.count) screenshots in \(artifacts.path)")
+    }
+
+    // MARK: - Connect with Google
+
+    static let gmailAccount = (email: "alice@example.test", name: "Alice Outreach")
+    /// The fake's other mailbox: the consent the fake is told to refuse.
+    static let refusedAccount = (email: "bob@example.test", name: "Bob Outreach")
+
+    @Test("an admin connects a Gmail account with Google's consent screen; a refused consent stores nothing")
+    func connectGmailAccount() async throws {
+        try RequiredTool.check("/usr/bin/chromium", package: "chromium")
+        let python = try Self.playwrightPython()
+        let artifacts = try Self.artifactDirectory("browser-google")
+        print("Browser test (Connect with Google) screenshots: \(artifacts.path)")
+
+        let gmail = try FakeGmailServer.start()
+        defer { gmail.stop() }
+        let cli = try OutreachSandbox()
+        defer { cli.remove() }
+        try cli.expectSuccess(["init"])
+        let config: [String: Any] = [
+            "admin": ["email": Self.admin.email, "password": Self.admin.password],
+            "connect": ["email": Self.gmailAccount.email, "name": Self.gmailAccount.name],
+            "refuse": ["email": Self.refusedAccount.email, "name": Self.refusedAccount.name],
+            "fakeGoogle": gmail.apiBase,
+        ]
+        let configPath = cli.directory + "/browser-config.json"
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+
+        // The fake as Google; the first admin from ADMIN_USERNAME/ADMIN_PASSWORD; no GMAIL_REDIRECT_URI, so the
+        // callback is this server's /oauth2/callback on the host the browser used (http://127.0.0.1:PORT).
+        let serve = try cli.startServe(
+            extraEnvironment: gmail.environment.merging(["ADMIN_USERNAME": Self.admin.email, "ADMIN_PASSWORD": Self.admin.password]) { $1 },
+            removing: ["GMAIL_REDIRECT_URI", "GMAIL_SCOPES"]
+        )
+        defer {
+            serve.stop()
+            try? serve.output.write(to: artifacts.appendingPathComponent("serve.log"), atomically: true, encoding: .utf8)
+        }
+        let base = try await Self.waitUntilListening(serve)
+        try #require(base.hasPrefix("http://127.0.0.1:"), "the fake Google only redirects to http://127.0.0.1:PORT: \(base)")
+        let result = try CommandRunner.run(python, [Self.script, base, artifacts.path, configPath, "--phase", "google"], timeout: 180)
+        try? result.stdout.write(to: artifacts.appendingPathComponent("google.json"), atomically: true, encoding: .utf8)
+        guard result.status == 0 else {
+            throw HarnessError("browser_flow.py --phase google failed (\(result.status)):\n\(result.stderr)\n--- outreach serve:\n\(serve.output.suffix(3000))")
+        }
+        let g = try JSONDecoder().decode(GooglePhase.self, from: Data(result.stdout.utf8))
+        try checkGooglePhase(g, base: base, fake: gmail.apiBase)
+
+        // What was stored: the connected mailbox as a Gmail API account with an OAuth grant; nothing for the refusal.
+        let listed = try cli.expectSuccess(["account", "list", "--json"]).stdout
+        let accounts = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]], "\(listed)")
+        #expect(accounts.map { $0["email"] as? String } == [Self.gmailAccount.email], "\(listed)")
+        let stored = try #require(accounts.first)
+        #expect(stored["provider"] as? String == "gmail-api" && stored["auth"] as? String == "oauth", "\(stored)")
+        #expect(stored["name"] as? String == Self.gmailAccount.name, "\(stored)")
+        #expect(stored["needsReconnect"] == nil || stored["needsReconnect"] is NSNull, "\(stored)")
+
+        // What Google saw: two consents asked for with the derived redirect URI; one code, exchanged once, with
+        // success; the profile asked for with its token; no request that Google would refuse.
+        let requests = try await gmail.requests()
+        let auths = requests.filter { ($0["path"] as? String) == "/auth" }
+        #expect(auths.count == 2 && auths.allSatisfy { ($0["status"] as? Int) == 302 }, "\(auths)")
+        for auth in auths {
+            let query = auth["query"] as? [String: [String]] ?? [:]
+            #expect(query["redirect_uri"] == [base + "/oauth2/callback"], "\(query)")
+        }
+        #expect(auths.map { (($0["query"] as? [String: [String]])?["login_hint"]) ?? [] } == [[Self.gmailAccount.email], [Self.refusedAccount.email]])
+        let tokens = requests.filter { ($0["path"] as? String) == "/token" }
+        #expect(tokens.map { $0["status"] as? Int } == [200], "one successful exchange of the code, none for the refusal: \(tokens)")
+        let profiles = requests.filter { ($0["path"] as? String)?.hasSuffix("/profile") == true }
+        #expect(profiles.map { $0["status"] as? Int } == [200] && profiles.first?["user"] as? String == Self.gmailAccount.email, "\(profiles)")
+        let violations = try await gmail.violations()
+        #expect(violations.isEmpty, "the fake Google saw requests Google would refuse: \(violations)")
+    }
+
+    struct GooglePhase: Decodable {
+        struct Form: Decodable {
+            let count: Int
+            let heading: String
+            let button: String
+        }
+        struct Hop: Decodable {
+            let method: String
+            let url: String
+            let query: [String]
+            let status: Int
+        }
+        struct Attempt: Decodable {
+            let hops: [Hop]
+            let finalURL: String
+            let status: Int
+            let heading: String
+            let text: String
+            let flash: String
+            var accounts: [[String]]? = nil
+        }
+        let screenshots: [String]
+        let consoleErrors: [String]
+        let googleForm: Form
+        let accountsBefore: [[String]]
+        let connected: Attempt
+        let denyFault: Bool
+        let refused: Attempt
+        let accountsAfter: [[String]]
+        let flashAfter: String
+    }
+
+    func checkGooglePhase(_ g: GooglePhase, base: String, fake: String) throws {
+        #expect(g.googleForm.count == 1 && g.googleForm.heading == "Connect a Gmail account" && g.googleForm.button == "Connect with Google", "\(g.googleForm)")
+        #expect(g.accountsBefore.count == 1 && g.accountsBefore[0].first?.hasPrefix("No accounts") == true, "\(g.accountsBefore)")
+
+        // The browser went to the consent screen and came back to the callback, which showed the Accounts page.
+        let c = g.connected
+        #expect(c.hops.map { "\($0.method) \($0.url) \($0.status)" } == [
+            "POST \(base)/accounts/google 303", "GET \(fake)/auth 302", "GET \(base)/oauth2/callback 303", "GET \(base)/accounts 200",
+        ], "\(c.hops)")
+        #expect(c.hops.dropFirst(2).first?.query == ["authuser", "code", "prompt", "scope", "state"], "\(c.hops)")
+        #expect(c.finalURL.hasPrefix(base + "/accounts?added="), "\(c.finalURL)")
+        #expect(c.heading == "Accounts / Settings")
+        #expect(c.flash == "Added \(Self.gmailAccount.email).", "\(c.flash)")
+        let rows = c.accounts ?? []
+        try #require(rows.count == 1, "\(rows)")
+        #expect(rows[0].count == 6 && rows[0][0] == "\(Self.gmailAccount.email)\n\(Self.gmailAccount.name)", "\(rows[0])")
+        #expect(rows[0].count > 1 && rows[0][1].hasPrefix("Gmail API (OAuth)") && !rows[0][1].contains("Needs reconnecting"), "\(rows[0])")
+
+        // The refusal: Google said no; the page says so and that nothing was stored; the list is unchanged.
+        #expect(g.denyFault)
+        let r = g.refused
+        #expect(r.hops.map { "\($0.method) \($0.url) \($0.status)" } == [
+            "POST \(base)/accounts/google 303", "GET \(fake)/auth 302", "GET \(base)/oauth2/callback 400",
+        ], "\(r.hops)")
+        #expect(r.hops.last?.query == ["error", "state"], "\(r.hops)")
+        #expect(r.status == 400 && r.heading == "Google did not connect the account", "\(r.status) \(r.heading)")
+        #expect(r.text.contains("access_denied") && r.text.contains("nothing was stored"), "\(r.text)")
+        #expect(r.flash.isEmpty)
+        #expect(g.accountsAfter.map { $0.first ?? "" } == ["\(Self.gmailAccount.email)\n\(Self.gmailAccount.name)"], "\(g.accountsAfter)")
+        #expect(g.flashAfter.isEmpty, "\(g.flashAfter)")
+
+        #expect(g.consoleErrors.isEmpty, "the browser logged errors: \(g.consoleErrors)")
+        #expect(g.screenshots.map(Self.screenName) == ["accounts-form", "accounts-connected", "consent-refused", "accounts-after"], "\(g.screenshots)")
     }
 
     // MARK: - Phase 1
@@ -474,12 +616,15 @@ struct BrowserTests {
 }
 
 extension OutreachSandbox {
-    /// `outreach serve` on a free loopback port, its worker polling ten times a second.
-    func startServe() throws -> BackgroundProcess {
+    /// `outreach serve` on a free loopback port, its worker polling ten times a second; `extraEnvironment` added and
+    /// the `removing` variables taken out of this process's environment.
+    func startServe(extraEnvironment: [String: String] = [:], removing: [String] = []) throws -> BackgroundProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["OUTREACH_DB"] = nil
         environment["OUTREACH_MASTER_KEY"] = nil
         environment["OUTREACH_WORKER_POLL"] = "100ms"
+        for name in removing { environment[name] = nil }
+        environment.merge(extraEnvironment) { $1 }
         return try BackgroundProcess(binary, ["serve", "--port", "0", "--host", "127.0.0.1"], environment: environment, workingDirectory: directory)
     }
 }

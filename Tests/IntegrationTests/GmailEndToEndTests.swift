@@ -146,6 +146,21 @@ struct GmailEndToEndTests {
         try await connect(cli: cli, environment: environment, gmail: gmail)
         #expect(!(try expectSuccess(["account", "list"]).contains("needs reconnecting")))
 
+        // 8. The draft modes store drafts through drafts.create; the sync leaves drafts out of the index.
+        _ = try expectSuccess(["sync", "--account", Self.sender])
+        let indexedBefore = try await database.threads.messageCount(accountID: campaign.accountID)
+        try "email,first\nd1@drafts.test,Dee\nd2@drafts.test,Dan\n".write(toFile: cli.directory + "/drafts.csv", atomically: true, encoding: .utf8)
+        _ = try expectSuccess(["campaign", "import", "D", cli.directory + "/drafts.csv", "--account", Self.sender])
+        _ = try expectSuccess(["send", "D", "--template", cli.directory + "/first.md", "--mode", "draft-all", "--wait"])
+        let drafts = try await gmail.messages(of: Self.sender).filter { Self.labels($0).contains("DRAFT") }
+        #expect(Set(drafts.compactMap { Self.header($0, "To") }.map { $0.lowercased() }).count == 2, "two drafts in Gmail")
+        let draftCampaign = try #require(try await database.campaigns.campaign(named: "D"))
+        let draftRows = try await database.deliveries.deliveries(campaignID: draftCampaign.id!, round: 1).values
+        #expect(draftRows.allSatisfy { $0.state == .drafted && $0.gmailMessageID != nil })
+        #expect(try await gmail.messages(of: Self.sender).filter { Self.labels($0).contains("SENT") }.count == 35, "a draft is not sent")
+        _ = try expectSuccess(["sync", "--account", Self.sender])
+        #expect(try await database.threads.messageCount(accountID: campaign.accountID) == indexedBefore, "drafts are not indexed")
+
         #expect(try await gmail.violations().isEmpty, "every request matched Google's discovery document")
     }
 

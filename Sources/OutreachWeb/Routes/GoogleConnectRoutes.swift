@@ -63,7 +63,9 @@ extension WebApp {
             }
             let pkce = try PKCE.generate()
             let state = try SecretBox.randomBytes(16).map { String(format: "%02x", $0) }.joined()
-            let redirectURI = google.redirectURI ?? "http://\(request.head.authority ?? "127.0.0.1")\(Self.googleCallbackPath)"
+            // Behind an HTTPS proxy the browser came in over https: Google accepts only that for a web client.
+            let https = secureCookies || request.headers[.init("X-Forwarded-Proto")!]?.lowercased() == "https"
+            let redirectURI = google.redirectURI ?? "\(https ? "https" : "http")://\(request.head.authority ?? "127.0.0.1")\(Self.googleCallbackPath)"
             pendingGoogle.store(
                 PendingGoogleConnect(userID: access.user.id ?? 0, email: email, displayName: form.text("name"), verifier: pkce.verifier, redirectURI: redirectURI),
                 for: state

@@ -2,7 +2,7 @@
 """Drives Outreach's web UI in real headless Chromium (Debian's /usr/bin/chromium, through Playwright) for
 BrowserTests.swift, and prints one JSON object: what the pages showed and what the server answered.
 
-    browser_flow.py BASE_URL ARTIFACT_DIR CONFIG_JSON --phase send|followup
+    browser_flow.py BASE_URL ARTIFACT_DIR CONFIG_JSON --phase send|followup|google
 
 The test decides; this script only drives the browser and reports. It fails (exit 1, traceback on stderr) only when
 the UI cannot be driven at all: an element that never appears, a page that never loads. Every screen it visits is
@@ -12,11 +12,17 @@ Phase "send": the admin adds two users and grants each an account; the second us
 job for tomorrow; the first user uploads the master file, changes the selection, writes the email with the
 placeholder menu, previews a row, sends the selected rows now and watches the job to 100%. Then the isolation and
 CSRF probes. Phase "followup" (after the test delivered a reply and a bounce): Module 2's plan, the A/B page.
+
+Phase "google" (serve pointed at the fake Google of Fixtures/gmail): the admin connects a Gmail account with the
+Accounts page's "Connect with Google", the browser following the consent screen's redirect back to /oauth2/callback;
+then, with the fake told to refuse the next consent, the same for a second address.
 """
 import argparse
 import json
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -35,6 +41,8 @@ class Flow:
         self.shots = 0
         # Pages this script opens knowing they answer 404: the browser logs that as an error, which here is the point.
         self.expected_404 = set()
+        # Pages (by URL prefix) this script opens knowing they answer with an error status, and that status's text.
+        self.expected_errors = []
 
     # MARK: helpers
 
@@ -58,6 +66,8 @@ class Flow:
         # A script error or a CSP violation on any page is something a user would notice (a dead button, a blank bar).
         def console(message):
             if message.type != "error" or (page.url in self.expected_404 and "status of 404" in message.text):
+                return
+            if any(page.url.startswith(prefix) and text in message.text for prefix, text in self.expected_errors):
                 return
             self.observed["consoleErrors"].append(f"{who} {page.url}: {message.text}")
         page.on("console", console)
@@ -339,12 +349,90 @@ class Flow:
         self.shot(page, "jobs")
         user.close()
 
+    # MARK: phase "google"
+
+    @staticmethod
+    def redirect_chain(response):
+        """The navigation's hops, first to last: each request's method, its URL without the query (codes and state
+        are secrets of the moment), the query's parameter names, and the status the hop answered."""
+        hops = []
+        request = response.request if response else None
+        while request is not None:
+            hop_response = request.response()
+            split = urllib.parse.urlsplit(request.url)
+            hops.append({
+                "method": request.method,
+                "url": urllib.parse.urlunsplit((split.scheme, split.netloc, split.path, "", "")),
+                "query": sorted(urllib.parse.parse_qs(split.query, keep_blank_values=True)),
+                "status": hop_response.status if hop_response else 0,
+            })
+            request = request.redirected_from
+        return list(reversed(hops))
+
+    def connect_google(self, page, who):
+        """Fills "Connect a Gmail account" on /accounts and clicks the button; the browser goes to the consent screen
+        and wherever that sends it. Reports the hops and the page it ends on."""
+        page.goto(self.url("/accounts"))
+        page.fill("#connect-google input[name=email]", who["email"])
+        page.fill("#connect-google input[name=name]", who["name"])
+        # The consent screen answers with a redirect at once: one navigation, from the POST to wherever that leads.
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name="Connect with Google").click()
+        response = navigation.value
+        page.wait_for_load_state("load")
+        return {
+            "hops": self.redirect_chain(response),
+            "finalURL": page.url,
+            "status": response.status if response else 0,
+            "heading": page.inner_text("main h1"),
+            "text": page.inner_text("main"),
+            "flash": self.flash(page),
+        }
+
+    def fake_control(self, path, body):
+        """One of the fake Google's test controls (not Google: plain JSON, no authentication)."""
+        request = urllib.request.Request(self.config["fakeGoogle"] + path, data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())
+
+    def google_phase(self, browser):
+        c = self.config
+        obs = self.observed
+        admin = self.new_context(browser, "admin")
+        page = self.login(admin, c["admin"])
+        page.goto(self.url("/accounts"))
+        obs["googleForm"] = {
+            "count": page.locator("#connect-google").count(),
+            "heading": page.locator("section.card:has(#connect-google) h2").inner_text() if page.locator("#connect-google").count() else "",
+            "button": page.inner_text("#connect-google button[type=submit]") if page.locator("#connect-google").count() else "",
+        }
+        obs["accountsBefore"] = self.table(page, "table.list")
+        self.shot(page, "accounts-form")
+
+        # The consent: the fake's screen agrees for the login_hint's mailbox and sends the browser back.
+        obs["connected"] = self.connect_google(page, c["connect"])
+        obs["connected"]["accounts"] = self.table(page, "table.list")
+        self.shot(page, "accounts-connected")
+
+        # The refusal: the next consent screen answers error=access_denied; the callback's page answers 400.
+        obs["denyFault"] = self.fake_control("/__faults", {"denyConsent": True}).get("denyConsent")
+        self.expected_errors.append((self.url("/oauth2/callback"), "status of 400"))
+        obs["refused"] = self.connect_google(page, c["refuse"])
+        self.shot(page, "consent-refused")
+        page.goto(self.url("/accounts"))
+        obs["accountsAfter"] = self.table(page, "table.list")
+        obs["flashAfter"] = self.flash(page)
+        self.shot(page, "accounts-after")
+        admin.close()
+
     def run(self):
         self.artifacts.mkdir(parents=True, exist_ok=True)
+        phases = {"send": self.send_phase, "followup": self.followup_phase, "google": self.google_phase}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
             try:
-                (self.send_phase if self.phase == "send" else self.followup_phase)(browser)
+                phases[self.phase](browser)
             finally:
                 browser.close()
         return self.observed
@@ -355,7 +443,7 @@ def main():
     parser.add_argument("base")
     parser.add_argument("artifacts")
     parser.add_argument("config")
-    parser.add_argument("--phase", choices=["send", "followup"], required=True)
+    parser.add_argument("--phase", choices=["send", "followup", "google"], required=True)
     args = parser.parse_args()
     config = json.loads(Path(args.config).read_text())
     observed = Flow(args.base, args.artifacts, config, args.phase).run()
