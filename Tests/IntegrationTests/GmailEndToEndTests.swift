@@ -164,6 +164,55 @@ struct GmailEndToEndTests {
         #expect(try await gmail.violations().isEmpty, "every request matched Google's discovery document")
     }
 
+    @Test("when Gmail replaces the Message-ID, the ledger keeps Gmail's, and replies and follow-ups use it")
+    func replacedMessageID() async throws {
+        let gmail = try FakeGmailServer.start()
+        defer { gmail.stop() }
+        let cli = try OutreachSandbox()
+        defer { cli.remove() }
+        let environment = gmail.environment
+        func expectSuccess(_ arguments: [String]) throws -> String {
+            let result = try cli.run(arguments, extraEnvironment: environment)
+            guard result.status == 0 else { throw HarnessError("outreach \(arguments.joined(separator: " ")) failed (\(result.status)):\n\(result.output)") }
+            return result.stdout
+        }
+        _ = try expectSuccess(["init"])
+        try await connect(cli: cli, environment: environment, gmail: gmail)
+        _ = try expectSuccess(["account", "set", Self.sender, "--delay", "0", "--jitter", "0"])
+        let (answers, silent) = (Self.prospects[0], Self.prospects[1])
+        try "email,first\n\(answers.email),\(answers.first)\n\(silent.email),\(silent.first)\n".write(
+            toFile: cli.directory + "/list.csv", atomically: true, encoding: .utf8
+        )
+        try "Subject: Hello {first}\n\nHi {first}.\n".write(toFile: cli.directory + "/first.md", atomically: true, encoding: .utf8)
+        try "Subject:\n\nFollowing up, {first}.\n".write(toFile: cli.directory + "/next.md", atomically: true, encoding: .utf8)
+        _ = try expectSuccess(["campaign", "import", "R", cli.directory + "/list.csv", "--account", Self.sender])
+        try await gmail.faults(["replaceMessageId": true])
+        _ = try expectSuccess(["send", "R", "--template", cli.directory + "/first.md", "--wait"])
+
+        let sent = try await gmail.messages(of: Self.sender).filter { Self.labels($0).contains("SENT") }
+        let database = try SQLiteDatabase(path: cli.databasePath, create: false)
+        let campaign = try #require(try await database.campaigns.campaign(named: "R"))
+        let rows = try await database.deliveries.deliveries(campaignID: campaign.id!, round: 1).values
+        var kept: [String: String] = [:]
+        for prospect in [answers, silent] {
+            let message = try #require(sent.first { Self.header($0, "To")?.contains(prospect.email) == true })
+            let id = Self.bare(try #require(Self.header(message, "Message-ID")))
+            #expect(id.hasSuffix("@mail.gmail.com"), "Gmail generated its own Message-ID: \(id)")
+            #expect(rows.contains { $0.messageID == id && $0.threadKey == id }, "the ledger keeps the id Gmail kept for \(prospect.email)")
+            kept[prospect.email] = id
+        }
+        try await gmail.deliver(
+            to: Self.sender, raw: Self.reply(from: answers, subject: "Re: \(answers.subject)", inReplyTo: kept[answers.email]!, references: true)
+        )
+        _ = try expectSuccess(["followup", "R", "--round", "2", "--template", cli.directory + "/next.md", "--wait"])
+        let toSilent = try await gmail.messages(of: Self.sender).filter { Self.labels($0).contains("SENT") && Self.header($0, "To")?.contains(silent.email) == true }
+        #expect(toSilent.count == 2)
+        #expect(toSilent.contains { Self.header($0, "In-Reply-To").map(Self.bare) == kept[silent.email] }, "the follow-up answers the id Gmail kept")
+        let toAnswers = try await gmail.messages(of: Self.sender).filter { Self.labels($0).contains("SENT") && Self.header($0, "To")?.contains(answers.email) == true }
+        #expect(toAnswers.count == 1, "the reply citing Gmail's id was recognised")
+        #expect(try await gmail.violations().isEmpty)
+    }
+
     @Test("an IMAP/SMTP account connected with OAuth logs in with XOAUTH2: account test, a round, a sync")
     func xoauth2MailServerAccount() async throws {
         let gmail = try FakeGmailServer.start()

@@ -141,13 +141,19 @@ extension WebApp {
                 let email: String
                 let dailyCap: Int
                 let sentLast24h: Int
+                /// `smtp-imap` or `gmail-api`.
+                let provider: String
+                /// `password` or `oauth`.
+                let auth: String
+                let needsReconnect: String?
             }
             var output: [Output] = []
             for account in try await usableAccounts(access) {
                 let id = account.id ?? 0
                 output.append(Output(
                     id: id, email: account.email.description, dailyCap: account.dailyCap.limit,
-                    sentLast24h: try await database.deliveries.sentTimes(accountID: id, since: Date().addingTimeInterval(-86_400)).count
+                    sentLast24h: try await database.deliveries.sentTimes(accountID: id, since: Date().addingTimeInterval(-86_400)).count,
+                    provider: account.provider.rawValue, auth: account.oauth == nil ? "password" : "oauth", needsReconnect: account.oauth?.needsReconnect
                 ))
             }
             return try Self.json(output)
