@@ -169,7 +169,8 @@ public struct AccountRegistry: Sendable {
         let tokens = try accessTokens(for: account, http: http, logger: logger)
         var configuration = gmail
         configuration.apiBase = account.oauth?.apiBase ?? gmail.apiBase
-        return (GmailAPI(configuration: configuration, tokens: tokens, http: http, logger: logger), http)
+        let budget = GmailQuotaBudget.shared(for: account.email.normalized, unitsPerMinute: configuration.quotaUnitsPerMinute)
+        return (GmailAPI(configuration: configuration, tokens: tokens, http: http, logger: logger, budget: budget), http)
     }
 
     /// The provider session a round sends through.

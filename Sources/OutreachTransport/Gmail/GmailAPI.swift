@@ -15,18 +15,21 @@ public actor GmailAPI {
     private let sleep: @Sendable (Double) async throws -> Void
     private let server: String
     private let base: String
-    private var budget: [(at: ContinuousClock.Instant, units: Int)] = []
+    private let budget: GmailQuotaBudget
 
     /// Quota units charged so far by this instance (each attempt counts, as at Google).
     public private(set) var unitsSpent = 0
     /// Attempts that were repeated after a rate limit, a server error or a broken connection.
     public private(set) var retriedCalls = 0
 
+    /// - Parameter budget: the mailbox's quota budget, shared with its other clients in this process
+    ///   (``GmailQuotaBudget/shared(for:unitsPerMinute:)``); default: one of its own.
     public init(
-        configuration: GmailAPIConfiguration, tokens: any AccessTokenSource, http: HTTPClient, logger: Logger,
+        configuration: GmailAPIConfiguration, tokens: any AccessTokenSource, http: HTTPClient, logger: Logger, budget: GmailQuotaBudget? = nil,
         sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(for: .seconds($0)) }
     ) {
         self.configuration = configuration
+        self.budget = budget ?? GmailQuotaBudget(unitsPerMinute: configuration.quotaUnitsPerMinute)
         self.tokens = tokens
         self.http = http
         self.logger = logger
@@ -268,27 +271,12 @@ public actor GmailAPI {
 
     /// Waits until `units` fit in the last 60 s of this mailbox's budget, then charges them.
     private func reserve(_ units: Int) async throws(TransportError) {
-        let window = Duration.seconds(60)
-        while true {
-            let now = ContinuousClock.now
-            budget.removeAll { now - $0.at >= window }
-            let used = budget.reduce(0) { $0 + $1.units }
-            // A call bigger than the whole budget goes alone once the window is empty rather than never.
-            if used + units <= configuration.quotaUnitsPerMinute || budget.isEmpty {
-                budget.append((now, units))
-                unitsSpent += units
-                return
-            }
-            var freed = 0
-            var until = now
-            for entry in budget {
-                freed += entry.units
-                until = entry.at + window
-                if used - freed + units <= configuration.quotaUnitsPerMinute { break }
-            }
-            let wait = (until - now).components
-            try await pause(Double(wait.seconds) + Double(wait.attoseconds) / 1e18)
+        while let (wait, cutoff) = await budget.admit(units) {
+            let parts = wait.components
+            try await pause(Double(parts.seconds) + Double(parts.attoseconds) / 1e18)
+            await budget.forget(upTo: cutoff)
         }
+        unitsSpent += units
     }
 
     private func pause(_ seconds: Double) async throws(TransportError) {

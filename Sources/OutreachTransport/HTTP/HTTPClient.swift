@@ -39,8 +39,8 @@ public actor HTTPClient {
     ///
     /// Throws ``TransportError`` `.connection`, `.timeout` or `.certificate` when no HTTP answer came and the request
     /// did not completely go out, so repeating it is safe. Throws `.outcomeUnknown` when the whole request went out
-    /// (or an answer had begun) before the connection broke: the server may have acted on it. Any HTTP status is
-    /// returned, not thrown.
+    /// (or an answer had begun) before the connection broke: the server may have acted on it. A request with a body
+    /// is never sent a second time by curl on its own. Any HTTP status is returned, not thrown.
     public func send(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
         let server = Self.serverName(request.url)
         if handle == nil { handle = curl_easy_init() }
