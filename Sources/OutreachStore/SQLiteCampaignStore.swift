@@ -90,14 +90,14 @@ public struct SQLiteCampaignStore: CampaignStore {
     public func prospects(campaignID: Int64, afterRow: Int, limit: Int) async throws -> [Prospect] {
         try await writer.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM prospect WHERE campaignID = ? AND row > ? ORDER BY row LIMIT ?", arguments: [campaignID, afterRow, limit]
+                db, sql: "SELECT \(Self.prospectColumns) FROM prospect WHERE campaignID = ? AND row > ? ORDER BY row LIMIT ?", arguments: [campaignID, afterRow, limit]
             ).map(Self.prospect)
         }
     }
 
     public func prospect(campaignID: Int64, row: Int) async throws -> Prospect? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM prospect WHERE campaignID = ? AND row = ?", arguments: [campaignID, row]).map(Self.prospect)
+            try Row.fetchOne(db, sql: "SELECT \(Self.prospectColumns) FROM prospect WHERE campaignID = ? AND row = ?", arguments: [campaignID, row]).map(Self.prospect)
         }
     }
 
@@ -110,12 +110,12 @@ public struct SQLiteCampaignStore: CampaignStore {
     }
 
     public func prospect(id: Int64) async throws -> Prospect? {
-        try await writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM prospect WHERE id = ?", arguments: [id]).map(Self.prospect) }
+        try await writer.read { db in try Row.fetchOne(db, sql: "SELECT \(Self.prospectColumns) FROM prospect WHERE id = ?", arguments: [id]).map(Self.prospect) }
     }
 
     public func prospect(campaignID: Int64, email: String) async throws -> Prospect? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM prospect WHERE campaignID = ? AND email = ?", arguments: [campaignID, email.lowercased()])
+            try Row.fetchOne(db, sql: "SELECT \(Self.prospectColumns) FROM prospect WHERE campaignID = ? AND email = ?", arguments: [campaignID, email.lowercased()])
                 .map(Self.prospect)
         }
     }
@@ -163,18 +163,20 @@ public struct SQLiteCampaignStore: CampaignStore {
         out.append(UInt8(ascii: "\""))
     }
 
+    /// The columns ``prospect(_:)`` reads, in its order (read by position: a lookup by name lower-cases the name
+    /// on every read, a cost every page of a 10,000-row round paid seven times a row).
+    static let prospectColumns = "id, campaignID, row, email, fields, selected, variant"
+
     static func prospect(_ row: Row) throws -> Prospect {
-        let emailText: String = row["email"]
-        let fieldsText: String = row["fields"]
-        guard let object = try? JSONDecoder().decode([String: String].self, from: Data(fieldsText.utf8)) else {
-            throw StoreError.corrupt("prospect row \(row["row"] as Int? ?? 0) has unreadable fields")
+        let emailText: String = row[3]
+        let fieldsText: String = row[4]
+        guard let object = FlatJSONObject.strings(fieldsText) ?? (try? JSONDecoder().decode([String: String].self, from: Data(fieldsText.utf8))) else {
+            throw StoreError.corrupt("prospect row \(row[2] as Int? ?? 0) has unreadable fields")
         }
         var fields: [ColumnKey: String] = [:]
         for (key, value) in object { fields[ColumnKey(normalizedValue: key)] = value }
         let email: EmailAddress
         do { email = try EmailAddress(parsing: fields[.email] ?? emailText) } catch { throw StoreError.corrupt("prospect \(emailText): \(error)") }
-        return Prospect(
-            id: row["id"], campaignID: row["campaignID"], row: row["row"], email: email, fields: fields, selected: row["selected"], variant: row["variant"]
-        )
+        return Prospect(id: row[0], campaignID: row[1], row: row[2], email: email, fields: fields, selected: row[5], variant: row[6])
     }
 }

@@ -202,7 +202,7 @@ struct BrowserTests {
         let artifacts = try Self.artifactDirectory("browser-google")
         print("Browser test (Connect with Google) screenshots: \(artifacts.path)")
 
-        let gmail = try FakeGmailServer.start()
+        let gmail = try FakeGmailServer()
         defer { gmail.stop() }
         let cli = try OutreachSandbox()
         defer { cli.remove() }

@@ -23,7 +23,7 @@ struct GmailEndToEndTests {
 
     @Test("connect, send, sync through history, follow up in the threads, pause on invalid_grant")
     func gmailAccountEndToEnd() async throws {
-        let gmail = try FakeGmailServer.start()
+        let gmail = try FakeGmailServer()
         defer { gmail.stop() }
         let cli = try OutreachSandbox()
         defer { cli.remove() }
@@ -166,7 +166,7 @@ struct GmailEndToEndTests {
 
     @Test("when Gmail replaces the Message-ID, the ledger keeps Gmail's, and replies and follow-ups use it")
     func replacedMessageID() async throws {
-        let gmail = try FakeGmailServer.start()
+        let gmail = try FakeGmailServer()
         defer { gmail.stop() }
         let cli = try OutreachSandbox()
         defer { cli.remove() }
@@ -215,9 +215,9 @@ struct GmailEndToEndTests {
 
     @Test("an IMAP/SMTP account connected with OAuth logs in with XOAUTH2: account test, a round, a sync")
     func xoauth2MailServerAccount() async throws {
-        let gmail = try FakeGmailServer.start()
+        let gmail = try FakeGmailServer()
         defer { gmail.stop() }
-        let servers = try MailServers(oauthTokenInfoURL: gmail.apiBase + "/tokeninfo")
+        let servers = try MailServers(oauthTokenInfoURL: gmail.tokenInfoURL)
         defer { servers.stop() }
         let cli = try OutreachSandbox()
         defer { cli.remove() }

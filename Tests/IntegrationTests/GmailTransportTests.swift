@@ -8,11 +8,9 @@ import Testing
 /// which checks every request against Google's discovery document. Each test ends with no contract violations.
 @Suite("Gmail API transport against the fake Gmail", .timeLimit(.minutes(3)))
 struct GmailTransportTests {
-    static let scopes = ["https://www.googleapis.com/auth/gmail.modify", "openid", "email"]
-
     @Test("the loopback sign-in yields a refresh token for the hinted account; refresh works until the grant is revoked")
     func loopbackFlowAndRefresh() async throws {
-        let fake = try FakeGmail()
+        let fake = try FakeGmailServer()
         defer { fake.stop() }
         let http = HTTPClient(label: "test oauth", logger: Logger(label: "test"))
         let connected = try await fake.connect(loginHint: "bob@example.test", http: http)
@@ -30,7 +28,7 @@ struct GmailTransportTests {
         #expect(refreshed.refreshToken == refreshToken, "a refresh without rotation keeps the token that was used")
 
         // The account's grant is revoked: refreshing says the account must be connected again, and so does the API.
-        _ = try await fake.control("POST", "/__faults", ["invalidGrant": true, "expireAccessTokens": true])
+        try await fake.faults(["invalidGrant": true, "expireAccessTokens": true])
         await #expect(throws: OAuthError.self) { _ = try await fake.client.refresh(refreshToken, http: http) }
         do {
             _ = try await fake.client.refresh(refreshToken, http: http)
@@ -52,14 +50,14 @@ struct GmailTransportTests {
 
     @Test("the sign-in refuses a redirect with someone else's state, and reports a refused consent")
     func loopbackFlowRefusals() async throws {
-        let fake = try FakeGmail()
+        let fake = try FakeGmailServer()
         defer { fake.stop() }
         let http = HTTPClient(label: "test oauth", logger: Logger(label: "test"))
         let browser = HTTPClient(label: "test browser", logger: Logger(label: "test"))
 
         // A forged redirect straight to the listener, without going through consent.
         let (urls, continuation) = AsyncStream.makeStream(of: String.self)
-        let flow = OAuthLoopbackFlow(client: fake.client, scopes: Self.scopes, loginHint: nil, http: http, timeoutSeconds: 30)
+        let flow = OAuthLoopbackFlow(client: fake.client, scopes: FakeGmailServer.scopes, loginHint: nil, http: http, timeoutSeconds: 30)
         async let forged: OAuthTokens = flow.run { continuation.yield($0) }
         var iterator = urls.makeAsyncIterator()
         let consentURL = try #require(await iterator.next())
@@ -75,7 +73,7 @@ struct GmailTransportTests {
         }
 
         // The user clicks "Cancel" on the consent page.
-        _ = try await fake.control("POST", "/__faults", ["denyConsent": true])
+        try await fake.faults(["denyConsent": true])
         do {
             _ = try await fake.connect(loginHint: nil, http: http)
             Issue.record("a refused consent connected the account")
@@ -88,7 +86,7 @@ struct GmailTransportTests {
 
     @Test("send keeps our Message-ID, a reply joins the thread, a draft is created, a generated id with + is found by q")
     func sendReplyDraftAndSearch() async throws {
-        let fake = try FakeGmail()
+        let fake = try FakeGmailServer()
         defer { fake.stop() }
         let http = HTTPClient(label: "test gmail", logger: Logger(label: "test"))
         let connected = try await fake.connect(loginHint: "alice@example.test", http: http)
@@ -157,7 +155,7 @@ struct GmailTransportTests {
 
     @Test("history pages through added messages, and a start id Gmail no longer keeps is the expired-history signal")
     func historyPagingAndExpiry() async throws {
-        let fake = try FakeGmail()
+        let fake = try FakeGmailServer()
         defer { fake.stop() }
         let http = HTTPClient(label: "test gmail", logger: Logger(label: "test"))
         let connected = try await fake.connect(loginHint: "alice@example.test", http: http)
@@ -169,8 +167,8 @@ struct GmailTransportTests {
 
         var delivered: [String] = []
         for n in 1...3 {
-            let answer = try await fake.control(
-                "POST", "/__deliver", ["to": "alice@example.test", "raw": "From: p\(n)@example.test\r\nTo: alice@example.test\r\nSubject: Hi \(n)\r\n\r\nHello.\r\n"]
+            let answer = try await fake.deliver(
+                to: "alice@example.test", raw: "From: p\(n)@example.test\r\nTo: alice@example.test\r\nSubject: Hi \(n)\r\n\r\nHello.\r\n"
             )
             delivered.append(try #require(answer["id"] as? String))
         }
@@ -190,7 +188,7 @@ struct GmailTransportTests {
         #expect(added.allSatisfy { $0.labelIDs.contains("INBOX") })
         #expect(last > start)
 
-        _ = try await fake.control("POST", "/__faults", ["expireHistoryBefore": "now"])
+        try await fake.faults(["expireHistoryBefore": "now"])
         do {
             _ = try await gmail.history(startHistoryID: last, pageToken: nil)
             Issue.record("an expired history id was accepted")
@@ -207,16 +205,16 @@ struct GmailTransportTests {
 
     @Test("rate limits are waited out (at least Retry-After), a 5xx on send is outcome-unknown, a 5xx on a read is retried")
     func rateLimitsAndServerErrors() async throws {
-        let fake = try FakeGmail()
+        let fake = try FakeGmailServer()
         defer { fake.stop() }
         let http = HTTPClient(label: "test gmail", logger: Logger(label: "test"))
         let connected = try await fake.connect(loginHint: "alice@example.test", http: http)
         let gmail = fake.api(tokens: RefreshingTokenSource(client: fake.client, tokens: connected.tokens, http: http), http: http)
 
-        _ = try await fake.control("POST", "/__faults", ["rateLimit": 2, "retryAfter": 1])
+        try await fake.faults(["rateLimit": 2, "retryAfter": 1])
         let sent = try await gmail.send(raw: message(id: "<limited.\(UUID().uuidString)@outreach.test>", subject: "Limited"), threadID: nil)
         #expect(await gmail.retriedCalls == 2)
-        let state = try await fake.control("GET", "/__state")
+        let state = try await fake.state()
         let sends = (state["requests"] as? [[String: Any]] ?? []).filter { ($0["path"] as? String ?? "").hasSuffix("/messages/send") }
         #expect(sends.map { $0["status"] as? Int } == [429, 429, 200])
         let times = sends.compactMap { ($0["t"] as? NSNumber)?.doubleValue }
@@ -227,12 +225,12 @@ struct GmailTransportTests {
         _ = sent
 
         // Google's 403 flavour of the rate limit, no Retry-After: retried too.
-        _ = try await fake.control("POST", "/__faults", ["rateLimit": 1, "rateLimitStatus": 403, "retryAfter": 0])
+        try await fake.faults(["rateLimit": 1, "rateLimitStatus": 403, "retryAfter": 0])
         _ = try await gmail.profile()
         #expect(await gmail.retriedCalls == 3)
 
         // A 5xx on send: Gmail may have sent it, so no second attempt.
-        _ = try await fake.control("POST", "/__faults", ["serverError": 1])
+        try await fake.faults(["serverError": 1])
         do {
             _ = try await gmail.send(raw: message(id: nil, subject: "Maybe"), threadID: nil)
             Issue.record("a send that got a 503 succeeded")
@@ -240,26 +238,26 @@ struct GmailTransportTests {
             #expect(error.kind == .outcomeUnknown, "\(error)")
         }
         #expect(await gmail.retriedCalls == 3)
-        _ = try await fake.control("POST", "/__faults", ["serverError": 2, "serverErrorStatus": 500])
+        try await fake.faults(["serverError": 2, "serverErrorStatus": 500])
         let listed = try await gmail.listMessages(query: "subject:Limited")
         #expect(listed.messages.map(\.id) == [sent.id])
         #expect(await gmail.retriedCalls == 5)
 
         // A limit that outlasts every attempt is a temporary refusal quoting Google.
-        _ = try await fake.control("POST", "/__faults", ["rateLimit": 10, "rateLimitStatus": 429, "retryAfter": 0])
+        try await fake.faults(["rateLimit": 10, "rateLimitStatus": 429, "retryAfter": 0])
         do {
             _ = try await gmail.profile()
             Issue.record("a permanent rate limit was not reported")
         } catch {
             #expect(error.kind == .rejectedTemporarily && error.detail.contains("User-rate limit exceeded"), "\(error)")
         }
-        _ = try await fake.control("POST", "/__faults", ["clear": true])
+        try await fake.faults(["clear": true])
         try await fake.expectNoViolations()
     }
 
     @Test("an access token that dies early is refreshed once on the 401 and the call goes through")
     func expiredAccessTokenIsRefreshed() async throws {
-        let fake = try FakeGmail()
+        let fake = try FakeGmailServer()
         defer { fake.stop() }
         let http = HTTPClient(label: "test gmail", logger: Logger(label: "test"))
         let connected = try await fake.connect(loginHint: "alice@example.test", http: http)
@@ -268,25 +266,24 @@ struct GmailTransportTests {
         _ = try await gmail.profile()
         #expect(await tokens.refreshes == 0)
 
-        _ = try await fake.control("POST", "/__faults", ["expireAccessTokens": true])
+        try await fake.faults(["expireAccessTokens": true])
         let profile = try await gmail.profile()
         #expect(profile.emailAddress == "alice@example.test")
         #expect(await tokens.refreshes == 1)
-        let state = try await fake.control("GET", "/__state")
-        let trail = (state["requests"] as? [[String: Any]] ?? []).suffix(3).map { "\($0["path"] ?? "") \($0["status"] ?? "")" }
+        let trail = try await fake.requests().suffix(3).map { "\($0["path"] ?? "") \($0["status"] ?? "")" }
         #expect(trail == ["/gmail/v1/users/me/profile 401", "/token 200", "/gmail/v1/users/me/profile 200"])
         try await fake.expectNoViolations()
     }
 
     @Test("the per-minute quota budget holds a call back until its units fit in the last 60 s")
     func quotaBudget() async throws {
-        let fake = try FakeGmail()
+        let fake = try FakeGmailServer()
         defer { fake.stop() }
         let http = HTTPClient(label: "test gmail", logger: Logger(label: "test"))
         let connected = try await fake.connect(loginHint: "alice@example.test", http: http)
         let sleeps = SleepRecorder()
         let gmail = GmailAPI(
-            configuration: GmailAPIConfiguration(apiBase: fake.state.apiBase, quotaUnitsPerMinute: 150),
+            configuration: GmailAPIConfiguration(apiBase: fake.apiBase, quotaUnitsPerMinute: 150),
             tokens: RefreshingTokenSource(client: fake.client, tokens: connected.tokens, http: http), http: http, logger: Logger(label: "test"),
             sleep: { await sleeps.record($0) }
         )
@@ -295,7 +292,8 @@ struct GmailTransportTests {
         #expect(await sleeps.all.isEmpty, "101 units fit in 150")
         _ = try await gmail.send(raw: message(id: nil, subject: "Two"), threadID: nil)
         let waited = await sleeps.all
-        #expect(waited.count == 1 && waited[0] > 59 && waited[0] <= 60, "the second send waited for the first to leave the window: \(waited)")
+        // 60 s after the first send's charge, less the time the calls in between took (more on a busy machine).
+        #expect(waited.count == 1 && waited[0] > 45 && waited[0] <= 60, "the second send waited for the first to leave the window: \(waited)")
         #expect(await gmail.unitsSpent == 201)
         try await fake.expectNoViolations()
     }
@@ -456,98 +454,4 @@ final class HangUpServer: @unchecked Sendable {
         stop()
         try? FileManager.default.removeItem(at: directory)
     }
-}
-
-/// `Fixtures/gmail/fake_gmail.py` on a free loopback port, in a temporary folder, stopped by `stop()`.
-final class FakeGmail: @unchecked Sendable {
-    // @unchecked: every property is immutable after init; stop() is idempotent.
-    struct State: Decodable, Sendable {
-        let port: Int
-        let apiBase: String
-        let tokenURL: String
-        let authURL: String
-        let clientId: String
-        let clientSecret: String
-        let users: [String]
-    }
-
-    /// What a sign-in through the loopback flow gave, and what the browser saw.
-    struct Connected: Sendable {
-        let tokens: OAuthTokens
-        let page: String
-        let faviconStatus: Int
-    }
-
-    let state: State
-    private let directory: URL
-    private let controls = HTTPClient(label: "test fake-gmail controls", logger: Logger(label: "test"))
-
-    static var script: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/gmail/fake_gmail.py").path
-    }
-
-    init() throws {
-        try RequiredTool.check("/usr/bin/python3", package: "python3")
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("outreach-gmail-\(UUID().uuidString.prefix(8))")
-        let result = try CommandRunner.run("/usr/bin/python3", [Self.script, "start", directory.path], timeout: 60)
-        guard result.status == 0 else {
-            _ = try? CommandRunner.run("/usr/bin/python3", [Self.script, "stop", directory.path], timeout: 30)
-            throw HarnessError("the fake Gmail did not start (exit \(result.status)):\n\(result.stderr)")
-        }
-        state = try JSONDecoder().decode(State.self, from: Data(result.stdout.utf8))
-    }
-
-    var client: OAuthClient {
-        OAuthClient(clientID: state.clientId, clientSecret: Secret(state.clientSecret), authURL: state.authURL, tokenURL: state.tokenURL)
-    }
-
-    func api(tokens: any AccessTokenSource, http: HTTPClient) -> GmailAPI {
-        GmailAPI(
-            configuration: GmailAPIConfiguration(apiBase: state.apiBase, maxAttempts: 4, retryBaseSeconds: 0.05), tokens: tokens, http: http,
-            logger: Logger(label: "test")
-        )
-    }
-
-    /// Runs the loopback flow with the test as the browser: a favicon request first, then the consent URL (the fake
-    /// consents at once and redirects), then the redirect on the listener.
-    func connect(loginHint: String?, http: HTTPClient) async throws -> Connected {
-        let browser = HTTPClient(label: "test browser", logger: Logger(label: "test"))
-        let (urls, continuation) = AsyncStream.makeStream(of: String.self)
-        let flow = OAuthLoopbackFlow(client: client, scopes: GmailTransportTests.scopes, loginHint: loginHint, http: http, timeoutSeconds: 30)
-        async let tokens = flow.run { continuation.yield($0) }
-        var iterator = urls.makeAsyncIterator()
-        let consentURL = try #require(await iterator.next())
-        let redirectURI = try #require(FormEncoding.decodeQuery(String(consentURL.split(separator: "?")[1]))["redirect_uri"])
-        let listenerRoot = redirectURI.replacingOccurrences(of: "/oauth2/callback", with: "")
-        let favicon = try await browser.send(HTTPRequest(method: "GET", url: listenerRoot + "/favicon.ico"))
-        let consent = try await browser.send(HTTPRequest(method: "GET", url: consentURL))
-        guard consent.status == 302, let location = consent.header("Location") else {
-            throw HarnessError("the consent page answered \(consent.status): \(String(decoding: consent.body, as: UTF8.self))")
-        }
-        let page = try await browser.send(HTTPRequest(method: "GET", url: location))
-        return Connected(tokens: try await tokens, page: String(decoding: page.body, as: UTF8.self), faviconStatus: favicon.status)
-    }
-
-    /// A test-control call (`/__faults`, `/__deliver`, `/__state`, `/__violations`).
-    func control(_ method: String, _ path: String, _ body: [String: Any]? = nil) async throws -> [String: Any] {
-        let data = try body.map { [UInt8](try JSONSerialization.data(withJSONObject: $0)) }
-        let response = try await controls.send(
-            HTTPRequest(method: method, url: state.apiBase + path, headers: data == nil ? [] : [(name: "Content-Type", value: "application/json")], body: data)
-        )
-        guard response.status == 200 else { throw HarnessError("\(method) \(path) answered \(response.status): \(String(decoding: response.body, as: UTF8.self))") }
-        return (try JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
-    }
-
-    func expectNoViolations(sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let answer = try await control("GET", "/__violations")
-        let count = answer["count"] as? Int ?? -1
-        #expect(count == 0, "contract violations: \(answer["violations"] ?? "?")", sourceLocation: sourceLocation)
-    }
-
-    func stop() {
-        _ = try? CommandRunner.run("/usr/bin/python3", [Self.script, "stop", directory.path], timeout: 30)
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    deinit { stop() }
 }

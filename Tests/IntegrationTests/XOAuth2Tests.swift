@@ -13,7 +13,7 @@ struct XOAuth2Tests {
 
     @Test("a live access token lists and opens the mailbox over IMAP and sends mail that arrives; password users still log in")
     func liveToken() async throws {
-        let google = try GoogleOAuthFake()
+        let google = try FakeGmailServer()
         defer { google.stop() }
         let servers = try MailServers(oauthTokenInfoURL: google.tokenInfoURL)
         defer { servers.stop() }
@@ -57,12 +57,12 @@ struct XOAuth2Tests {
         #expect(try await bobSMTP.verifyLogin().code == 250)
         await bobSMTP.close()
 
-        #expect(try google.violationCount() == 0)
+        try await google.expectNoViolations()
     }
 
     @Test("a revoked, garbage or someone else's token is refused by IMAP and SMTP as an authentication failure that names the token")
     func refusedTokens() async throws {
-        let google = try GoogleOAuthFake()
+        let google = try FakeGmailServer()
         defer { google.stop() }
         let servers = try MailServers(oauthTokenInfoURL: google.tokenInfoURL)
         defer { servers.stop() }
@@ -71,7 +71,7 @@ struct XOAuth2Tests {
         let bob = try EmailAddress(parsing: servers.bob.email)
 
         let revoked = try google.accessToken(for: servers.alice.email)
-        try google.revoke(revoked)
+        try await google.revoke(revoked)
         let tokens = [
             ("revoked", revoked), ("garbage", "ya29.not-a-token-the-provider-ever-issued"),
             ("bob's", try google.accessToken(for: servers.bob.email)),
@@ -97,12 +97,12 @@ struct XOAuth2Tests {
         }
         #expect((try servers.mailboxes(of: [servers.bob.email])[servers.bob.email]?["INBOX"] ?? []).isEmpty)
         // Refusals are the provider's normal answer, not client mistakes.
-        #expect(try google.violationCount() == 0)
+        try await google.expectNoViolations()
     }
 
     @Test("when the server cannot reach its token service, the login fails as try-again-later, not as a refused token")
     func tokenServiceDown() async throws {
-        let google = try GoogleOAuthFake()
+        let google = try FakeGmailServer()
         defer { google.stop() }
         let servers = try MailServers(oauthTokenInfoURL: google.tokenInfoURL)
         defer { servers.stop() }
@@ -153,73 +153,4 @@ struct XOAuth2Tests {
             return error as? TransportError
         }
     }
-}
-
-/// The fake Google OAuth server (`Fixtures/gmail/fake_gmail.py`) as the token issuer: consent, revocation and the
-/// `/tokeninfo` the mail servers check tokens at.
-private final class GoogleOAuthFake: Sendable {
-    let directory: String
-    let apiBase: String
-    var tokenInfoURL: String { apiBase + "/tokeninfo" }
-
-    private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("outreach-google-\(UUID().uuidString.prefix(8))").path
-        let result = try CommandRunner.run("/usr/bin/python3", [Self.fixtures + "/gmail/fake_gmail.py", "start", directory], timeout: 60)
-        guard result.status == 0 else {
-            _ = try? CommandRunner.run("/usr/bin/python3", [Self.fixtures + "/gmail/fake_gmail.py", "stop", directory], timeout: 30)
-            throw HarnessError("the fake Google OAuth server did not start (exit \(result.status)):\n\(result.stderr)")
-        }
-        struct State: Decodable { let apiBase: String }
-        apiBase = try JSONDecoder().decode(State.self, from: Data(result.stdout.utf8)).apiBase
-    }
-
-    /// A fresh access token for `user` with the `https://mail.google.com/` scope, from a PKCE consent.
-    func accessToken(for user: String) throws -> String {
-        let result = try CommandRunner.run("/usr/bin/python3", [Self.fixtures + "/oauth_token.py", directory, "--user", user], timeout: 60)
-        guard result.status == 0 else { throw HarnessError("oauth_token.py failed: \(result.stderr)") }
-        struct Token: Decodable { let access_token: String }
-        return try JSONDecoder().decode(Token.self, from: Data(result.stdout.utf8)).access_token
-    }
-
-    func revoke(_ token: String) throws {
-        let (status, body) = try http("POST", "/revoke", form: "token=" + token)
-        guard status == 200 else { throw HarnessError("revoking failed: \(status) \(body)") }
-    }
-
-    func violationCount() throws -> Int {
-        let (status, body) = try http("GET", "/__violations")
-        struct Violations: Decodable { let count: Int }
-        guard status == 200 else { throw HarnessError("/__violations answered \(status): \(body)") }
-        let count = try JSONDecoder().decode(Violations.self, from: Data(body.utf8)).count
-        if count > 0 { Issue.record("fake Google recorded violations: \(body)") }
-        return count
-    }
-
-    /// One request through Python's urllib (the form goes on stdin, so no token appears in a command line).
-    private func http(_ method: String, _ path: String, form: String? = nil) throws -> (Int, String) {
-        let script = """
-            import sys, urllib.request, urllib.error
-            data = sys.stdin.buffer.read() if sys.argv[1] == "POST" else None
-            req = urllib.request.Request(sys.argv[2], data=data, method=sys.argv[1])
-            if data is not None: req.add_header("Content-Type", "application/x-www-form-urlencoded")
-            try:
-                r = urllib.request.urlopen(req, timeout=30); status, body = r.status, r.read()
-            except urllib.error.HTTPError as e:
-                status, body = e.code, e.read()
-            print(status); sys.stdout.write(body.decode("utf-8", "replace"))
-            """
-        let result = try CommandRunner.run("/usr/bin/python3", ["-c", script, method, apiBase + path], stdin: form ?? "", timeout: 30)
-        guard result.status == 0 else { throw HarnessError("HTTP \(method) \(path) failed: \(result.stderr)") }
-        let lines = result.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-        return (Int(lines.first ?? "") ?? 0, lines.count > 1 ? String(lines[1]) : "")
-    }
-
-    func stop() {
-        _ = try? CommandRunner.run("/usr/bin/python3", [Self.fixtures + "/gmail/fake_gmail.py", "stop", directory], timeout: 30)
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    deinit { stop() }
 }

@@ -21,12 +21,18 @@ struct CampaignStoreTests {
         let prospects = [
             Prospect(campaignID: campaign.id!, row: 1, email: try EmailAddress(parsing: "a@example.com"), fields: fields, selected: true, variant: "A"),
             Prospect(campaignID: campaign.id!, row: 2, email: try EmailAddress(parsing: "A@Example.com"), fields: [:], selected: false, variant: nil),
+            // Nothing to escape: the fields are read by the one-pass reader rather than the general JSON decoder.
+            Prospect(
+                campaignID: campaign.id!, row: 3, email: try EmailAddress(parsing: "b@example.com"),
+                fields: [.email: "b@example.com", .first: "Zoë 🎉", "notes": "", "company": "Wayne, Ltd {x} : [y]"], selected: false, variant: nil
+            ),
         ]
         let duplicates = try await database.campaigns.insertProspects(prospects)
         #expect(duplicates.map(\.row) == [2] && duplicates.map(\.firstRow) == [1])
         let stored = try #require(try await database.campaigns.prospect(campaignID: campaign.id!, row: 1))
         #expect(stored.fields == fields)
         #expect(stored.selected && stored.variant == "A")
+        #expect(try await database.campaigns.prospect(campaignID: campaign.id!, row: 3)?.fields == prospects[2].fields)
         await #expect(throws: StoreError.duplicateCampaign(name: "q4")) {
             _ = try await database.campaigns.createCampaign(Campaign(name: "q4", accountID: account.id!, columns: [], sourceFile: ""))
         }

@@ -15,6 +15,36 @@ struct ThreadIndexTests {
         return (database.threads, try #require(account.id))
     }
 
+    @Test("dates, ids, addresses and Gmail ids come back as they were indexed (rows are read straight from SQLite's columns)")
+    func roundTrip() async throws {
+        let (index, accountID) = try await indexWithAccount()
+        let dates: [Date?] = [
+            Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: -43_200.5), Date(timeIntervalSince1970: 951_868_799.999),
+            Date(timeIntervalSince1970: 2_147_483_647), Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded() / 1000), nil,
+        ]
+        var messages: [IndexedMessage] = []
+        for (i, date) in dates.enumerated() {
+            messages.append(IndexedMessage(
+                messageID: "m\(i)@x.example", references: i == 0 ? [] : ["m0@x.example"], from: try EmailAddress(parsing: "Anna\(i)@Acme.example"),
+                to: [try EmailAddress(parsing: "sales@sales.example"), try EmailAddress(parsing: "b@c.example")], subject: i == 2 ? "Ré: ünïcode" : nil,
+                date: date, direction: i == 1 ? .ours : .theirs, folder: "INBOX", gmailThreadID: i == 3 ? "18c0ffee00000001" : nil,
+                gmailMessageID: i == 3 ? "18c0ffee00000002" : nil
+            ))
+        }
+        _ = try await index.ingest(messages, accountID: accountID)
+        let thread = try await index.thread(containing: "m0@x.example", accountID: accountID)
+        #expect(Set(thread.map(\.messageID)) == Set(messages.map(\.messageID)))
+        for original in messages {
+            let stored = try #require(thread.first { $0.messageID == original.messageID })
+            #expect(stored.date == original.date, "\(original.messageID): \(String(describing: stored.date)) vs \(String(describing: original.date))")
+            // Addresses are kept normalized (lower-cased), as every lookup compares them.
+            #expect(stored.from?.normalized == original.from?.normalized && stored.to.map(\.normalized) == original.to.map(\.normalized))
+            #expect(stored.subject == original.subject && stored.direction == original.direction)
+            #expect(stored.gmailThreadID == original.gmailThreadID && stored.gmailMessageID == original.gmailMessageID)
+            #expect(stored.references == original.references)
+        }
+    }
+
     @Test("a bounce keeps every failed recipient it names, in its order")
     func failedRecipients() async throws {
         let (index, accountID) = try await indexWithAccount()
