@@ -179,8 +179,11 @@ public struct AccountRegistry: Sendable {
         case .gmailAPI:
             let (api, http) = try gmailAPI(for: account, logger: logger)
             return GmailSession(account: account, api: api, http: http, logger: logger)
+        case .smtpIMAP where account.oauth != nil:
+            let http = HTTPClient(label: "oauth \(account.email)", logger: logger)
+            return MailSession(account: account, login: .oauth(try accessTokens(for: account, http: http, logger: logger), http: http), logger: logger)
         case .smtpIMAP:
-            return MailSession(account: account, credential: try await credential(for: account, logger: logger), logger: logger)
+            return MailSession(account: account, login: .password(try await password(for: account)), logger: logger)
         }
     }
 }

@@ -21,8 +21,9 @@ public protocol AccountStore: Sendable {
     /// Stores (or replaces, on a reconnect) the account's OAuth grant; clears "needs reconnecting".
     func saveOAuth(_ grant: StoredOAuthGrant, accountID: Int64) async throws
     func oauthGrant(accountID: Int64) async throws -> StoredOAuthGrant?
-    /// Caches the current access token so other processes use it instead of refreshing again.
-    func saveAccessToken(sealed: [UInt8], expiresAt: Date, accountID: Int64) async throws
+    /// Caches the current access token so other processes use it instead of refreshing again; with a rotated refresh
+    /// token, stores that too.
+    func saveAccessToken(sealed: [UInt8], expiresAt: Date, refreshTokenSealed: [UInt8]?, accountID: Int64) async throws
     /// Marks (or, with nil, clears) the account as needing its owner to connect it again.
     func markNeedsReconnect(_ reason: String?, accountID: Int64) async throws
 }

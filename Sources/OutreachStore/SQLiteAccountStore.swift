@@ -160,10 +160,11 @@ public struct SQLiteAccountStore: AccountStore {
         )
     }
 
-    public func saveAccessToken(sealed: [UInt8], expiresAt: Date, accountID: Int64) async throws {
+    public func saveAccessToken(sealed: [UInt8], expiresAt: Date, refreshTokenSealed: [UInt8]?, accountID: Int64) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: "UPDATE account_oauth SET accessTokenSealed = ?, accessExpiresAt = ? WHERE accountID = ?", arguments: [Data(sealed), expiresAt, accountID]
+                sql: "UPDATE account_oauth SET accessTokenSealed = ?, accessExpiresAt = ?, refreshTokenSealed = COALESCE(?, refreshTokenSealed) WHERE accountID = ?",
+                arguments: [Data(sealed), expiresAt, refreshTokenSealed.map { Data($0) }, accountID]
             )
         }
     }

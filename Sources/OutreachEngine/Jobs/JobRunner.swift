@@ -192,8 +192,11 @@ public struct JobRunner: Sendable {
                 return (.completed, counters, note, nil)
             }
         } catch let error as TransportError where error.kind == .reauthorizationRequired {
-            // The OAuth grant is gone (or the token could not be refreshed): every row would fail alike.
+            // The OAuth grant is gone: every row would fail alike until the owner connects the account again.
             return (.paused, job.counters, error.description, nil)
+        } catch let error as TransportError where error.kind == .connection || error.kind == .timeout {
+            // Opening the round's session failed (a provider's token service down, say): nothing is wrong with a row.
+            return (.paused, job.counters, error.description + " — resume with `outreach job resume \(jobID)`", nil)
         }
     }
 
@@ -249,13 +252,13 @@ public struct JobRunner: Sendable {
             let email = prospect?.email.description
             var found: Bool?
             do {
-                found = try await session.sentFolderHolds(messageID: messageID)
+                found = try await session.sentFolderHolds(messageID: messageID, handedOverAt: delivery.updatedAt)
                 // A server that files what it accepts does so before its reply, but a message whose sender died
                 // right after the final dot may still be on its way in: give it a few seconds before trusting "absent".
                 let settle = Self.sentFolderSettleSeconds - Date().timeIntervalSince(delivery.updatedAt)
                 if found == false, !account.copyToSent, settle > 0 {
                     try await Task.sleep(for: .seconds(settle))
-                    found = try await session.sentFolderHolds(messageID: messageID)
+                    found = try await session.sentFolderHolds(messageID: messageID, handedOverAt: delivery.updatedAt)
                 }
             } catch let error as TransportError {
                 log.event(.held, row: row, email: email, "<\(messageID)> may have been sent; Sent could not be searched (\(error.description)); it stays held")

@@ -71,6 +71,9 @@ public actor AccountAccessTokens: AccessTokenSource {
                 throw TransportError(.reauthorizationRequired, server: account.transportLabel, detail: reason)
             case .transport(let transport):
                 throw transport
+            case .endpoint(let status, _, _) where status >= 500 || status == 429:
+                // The provider's token service is down or busy: nothing is wrong with the grant; try again later.
+                throw TransportError(.connection, server: account.transportLabel, detail: "the token endpoint could not refresh the access token for now: \(error)")
             default:
                 throw TransportError(.authentication, server: account.transportLabel, detail: "the token endpoint refused to refresh the access token: \(error)")
             }
@@ -78,7 +81,11 @@ public actor AccountAccessTokens: AccessTokenSource {
         cached = (tokens.accessToken, tokens.expiresAt)
         do {
             let sealed = try secrets.seal(tokens.accessToken.revealed, context: AccountRegistry.oauthContext(.accessToken, account.email))
-            try await store.saveAccessToken(sealed: sealed, expiresAt: tokens.expiresAt, accountID: accountID)
+            // Some providers (Microsoft) hand out a new refresh token with each refresh and retire the old one.
+            let rotated = try tokens.refreshToken.flatMap { new in
+                new.revealed == refreshToken.revealed ? nil : try secrets.seal(new.revealed, context: AccountRegistry.oauthContext(.refreshToken, account.email))
+            }
+            try await store.saveAccessToken(sealed: sealed, expiresAt: tokens.expiresAt, refreshTokenSealed: rotated, accountID: accountID)
         } catch {
             // Only the sharing with other processes is lost; this one has its token.
             logger.warning("could not store the refreshed access token: \(error)")

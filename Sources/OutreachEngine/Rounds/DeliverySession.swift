@@ -1,3 +1,4 @@
+import Foundation
 import OutreachCore
 import OutreachTransport
 
@@ -18,8 +19,9 @@ protocol DeliverySession: Sendable {
     /// Files a copy of a sent message where the account keeps sent mail, when the provider does not do it itself.
     /// Returns the problem instead of throwing: the message is out, and a missing copy must not fail the row.
     func copyToSent(_ message: [UInt8]) async -> TransportError?
-    /// Whether the account's sent mail holds this Message-ID. nil when there is no sent folder to look in.
-    func sentFolderHolds(messageID: String) async throws(TransportError) -> Bool?
+    /// Whether the account's sent mail holds this Message-ID (handed over at `handedOverAt`, about). nil when there is
+    /// no sent folder to look in.
+    func sentFolderHolds(messageID: String, handedOverAt: Date) async throws(TransportError) -> Bool?
     func close() async
 }
 

@@ -25,16 +25,16 @@ actor GmailSession: DeliverySession {
         _ message: [UInt8], messageID: String, from sender: EmailAddress, to recipient: EmailAddress, gmailThreadID: String?,
         beforeHandOver: (@Sendable () -> Bool)?
     ) async throws(TransportError) -> DeliveryReceipt {
-        // The API call is the commit point: the row is written `sending` right before it, as at SMTP's final dot.
-        if let beforeHandOver, !beforeHandOver() {
-            throw TransportError(.withdrawn, server: account.transportLabel, detail: "the message was withdrawn before it was handed to Gmail, so nothing was sent")
-        }
+        // The API call is the commit point: the row is written `sending` right before each attempt goes out (after
+        // any quota or rate-limit wait), as at SMTP's final dot.
+        let handedOverAt = Date()
         let sent: GmailMessageRef
         do {
-            sent = try await api.send(raw: message, threadID: gmailThreadID)
+            sent = try await api.send(raw: message, threadID: gmailThreadID, beforeSubmit: beforeHandOver)
         } catch where error.kind == .outcomeUnknown {
-            // Gmail may have sent it before the answer was lost: look before deciding.
-            guard let found = try await findSent(messageID: messageID) else { throw error }
+            // Gmail may have sent it before the answer was lost: look before deciding. A lookup that fails leaves
+            // the outcome unknown — never a reason to send again.
+            guard let found = try? await findSent(messageID: messageID, since: handedOverAt) else { throw error }
             logger.notice("Gmail's answer was lost but the message is in Sent", metadata: ["gmail.id": "\(found.id)"])
             sent = found
         }
@@ -67,21 +67,29 @@ actor GmailSession: DeliverySession {
 
     func copyToSent(_ message: [UInt8]) async -> TransportError? { nil }
 
-    func sentFolderHolds(messageID: String) async throws(TransportError) -> Bool? {
-        try await findSent(messageID: messageID) != nil
+    func sentFolderHolds(messageID: String, handedOverAt: Date) async throws(TransportError) -> Bool? {
+        try await findSent(messageID: messageID, since: handedOverAt) != nil
     }
 
-    /// The sent message with this Message-ID, if Gmail has it.
-    private func findSent(messageID: String) async throws(TransportError) -> GmailMessageRef? {
+    /// The sent message (not a draft) with this Message-ID, if Gmail has it.
+    /// - Parameter since: when it was handed over; under the metadata scope everything sent since then is looked at.
+    private func findSent(messageID: String, since: Date) async throws(TransportError) -> GmailMessageRef? {
         if account.oauth?.canSearchAndReadBodies == true {
-            return try await api.listMessages(query: "rfc822msgid:\(messageID)", includeSpamTrash: true, maxResults: 5).messages.first
+            return try await api.listMessages(query: "rfc822msgid:\(messageID) in:sent", includeSpamTrash: true, maxResults: 5).messages.first
         }
-        // The metadata scope cannot search: an answer that was lost concerns one of the newest messages sent.
-        let newest = try await api.listMessages(query: nil, labelIDs: ["SENT"], maxResults: 25).messages
-        for ref in newest {
-            let stored = try await api.message(id: ref.id, format: .metadata(headers: ["Message-ID"]))
-            if stored.header("Message-ID").map(MessageIDText.bare) == messageID { return ref }
-        }
+        // The metadata scope cannot search: read the sent messages newest first, back to a little before the hand-over
+        // (clocks differ), so "not there" is an answer and not a guess.
+        let cutoff = since.addingTimeInterval(-600)
+        var pageToken: String?
+        repeat {
+            let page = try await api.listMessages(query: nil, labelIDs: ["SENT"], pageToken: pageToken, maxResults: 50)
+            for ref in page.messages {
+                let stored = try await api.message(id: ref.id, format: .metadata(headers: ["Message-ID"]))
+                if stored.header("Message-ID").map(MessageIDText.bare) == messageID { return ref }
+                if let date = stored.internalDate, date < cutoff { return nil }
+            }
+            pageToken = page.nextPageToken
+        } while pageToken != nil
         return nil
     }
 

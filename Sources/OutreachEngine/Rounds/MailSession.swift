@@ -1,36 +1,72 @@
+import Foundation
 import Logging
 import OutreachCore
 import OutreachTransport
 
 /// The connections one round uses for one SMTP+IMAP account: a single SMTP connection reused for every message, and
 /// an IMAP connection opened on first need for the Sent copy and for drafts. Logs in with a password or an XOAUTH2
-/// bearer token (``MailCredential``).
+/// bearer token.
 actor MailSession: DeliverySession {
+    /// Where the session's login comes from.
+    enum Login: Sendable {
+        case password(Secret)
+        /// An OAuth account: a fresh access token for each connection, because a round can outlast one token.
+        case oauth(AccountAccessTokens, http: HTTPClient)
+    }
+
     let account: Account
-    private let credential: MailCredential
+    private let login: Login
     private let logger: Logger
     private var smtp: SMTPConnection?
+    /// When the SMTP connection was given its token: curl logs in again with it whenever it reconnects.
+    private var smtpTokenAt = Date.distantPast
     private var imap: IMAPConnection?
     private var folders: [IMAPMailbox]?
 
-    init(account: Account, credential: MailCredential, logger: Logger) {
+    /// A connection logs in again with a new token once its token is this old (Google's live an hour).
+    static let tokenReuseSeconds: TimeInterval = 40 * 60
+
+    init(account: Account, login: Login, logger: Logger) {
         self.account = account
-        self.credential = credential
+        self.login = login
         self.logger = logger
+    }
+
+    private func credential(forceRefresh: Bool = false) async throws(TransportError) -> MailCredential {
+        switch login {
+        case .password(let password): .password(password)
+        case .oauth(let tokens, _): .bearer(try await tokens.accessToken(forceRefresh: forceRefresh))
+        }
+    }
+
+    private func smtpConnection(forceRefresh: Bool = false) async throws(TransportError) -> SMTPConnection {
+        if case .oauth = login, smtp != nil, forceRefresh || Date().timeIntervalSince(smtpTokenAt) > Self.tokenReuseSeconds {
+            await smtp?.close()
+            smtp = nil
+        }
+        if let smtp { return smtp }
+        let connection = SMTPConnection(
+            endpoint: account.smtp, username: account.username, credential: try await credential(forceRefresh: forceRefresh), trust: account.trust, logger: logger
+        )
+        smtp = connection
+        smtpTokenAt = Date()
+        return connection
     }
 
     func send(
         _ message: [UInt8], messageID: String, from sender: EmailAddress, to recipient: EmailAddress, gmailThreadID: String?,
         beforeHandOver: (@Sendable () -> Bool)?
     ) async throws(TransportError) -> DeliveryReceipt {
-        let connection: SMTPConnection
-        if let smtp {
-            connection = smtp
-        } else {
-            connection = SMTPConnection(endpoint: account.smtp, username: account.username, credential: credential, trust: account.trust, logger: logger)
-            smtp = connection
+        do {
+            let connection = try await smtpConnection()
+            return DeliveryReceipt(reply: try await connection.send(from: sender, to: [recipient], message: message, beforeFinalDot: beforeHandOver))
+        } catch {
+            // A refused token (revoked early, or expired on a reconnect) is refused before any data: one more try with
+            // a new token is safe. A password is not retried.
+            guard error.kind == .authentication, case .oauth = login else { throw error }
+            let connection = try await smtpConnection(forceRefresh: true)
+            return DeliveryReceipt(reply: try await connection.send(from: sender, to: [recipient], message: message, beforeFinalDot: beforeHandOver))
         }
-        return DeliveryReceipt(reply: try await connection.send(from: sender, to: [recipient], message: message, beforeFinalDot: beforeHandOver))
     }
 
     /// Appends a sent message to Sent when the account wants that. Returns the problem instead of throwing: the
@@ -61,7 +97,7 @@ actor MailSession: DeliverySession {
 
     /// Whether a message with this Message-ID is in the account's Sent folder (reconciling an unknown outcome).
     /// - Returns: nil when the account keeps no Sent folder we can find.
-    func sentFolderHolds(messageID: String) async throws(TransportError) -> Bool? {
+    func sentFolderHolds(messageID: String, handedOverAt: Date) async throws(TransportError) -> Bool? {
         let connection = try await imapConnection()
         if folders == nil { folders = try await connection.listMailboxes() }
         guard let sent = folders?.mailbox(for: .sent) else { return nil }
@@ -72,7 +108,7 @@ actor MailSession: DeliverySession {
         if let imap { return imap }
         let connection = IMAPConnection(endpoint: account.imap, trust: account.trust, logger: logger)
         try await connection.connect()
-        try await connection.authenticate(username: account.username, credential: credential)
+        try await connection.authenticate(username: account.username, credential: try await credential())
         imap = connection
         return connection
     }
@@ -82,5 +118,6 @@ actor MailSession: DeliverySession {
         await imap?.logout()
         smtp = nil
         imap = nil
+        if case .oauth(_, let http) = login { await http.close() }
     }
 }

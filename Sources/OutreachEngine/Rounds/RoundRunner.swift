@@ -305,7 +305,7 @@ public struct RoundRunner: Sendable {
                 case .failure(let error):
                     delivery.replyCode = error.replyCode
                     delivery.replyText = (delivery.replyText?.hasPrefix(JobRunner.resentMark) == true ? JobRunner.resentMark : "") + error.detail
-                    switch Self.consequence(of: error) {
+                    switch Self.consequence(of: error, provider: account.provider) {
                     case .failRow:
                         delivery.state = .failed
                         summary.failed += 1
@@ -352,7 +352,17 @@ public struct RoundRunner: Sendable {
         case stop(RoundStop)
     }
 
-    static func consequence(of error: TransportError) -> Consequence {
+    static func consequence(of error: TransportError, provider: Account.Provider = .smtpIMAP) -> Consequence {
+        if provider == .gmailAPI {
+            // Gmail's answers are HTTP statuses, not SMTP replies: the SMTP policy would read a 400 as "try later".
+            switch error.kind {
+            case .rejectedPermanently: return .failRow
+            case .rejectedTemporarily: return .retryRowLater
+            // A scope the grant lacks, a sending limit Google set: the owner has to act; the job waits for them.
+            case .configuration: return .stop(.paused(error.description))
+            default: break
+            }
+        }
         switch error.kind {
         case .rejectedPermanently, .rejectedTemporarily:
             switch SMTPOutcomePolicy.consequence(replyCode: error.replyCode, enhancedStatus: error.enhancedStatus, serverText: error.detail) {
@@ -388,6 +398,8 @@ public struct RoundRunner: Sendable {
         { () -> Bool in
             guard mayHandOver() else { return false }
             var sending = delivery
+            // A provider that retries the call (Gmail after a rate limit) hands over again: the row exists by then.
+            if sending.id == nil, let id = recorded.get() { sending.id = id }
             sending.state = .sending
             sending.updatedAt = Date()
             do {

@@ -99,12 +99,15 @@ public actor GmailAPI {
     /// matching Subject). Never repeated once the request may have reached Gmail: a 5xx or a connection that broke
     /// after the request went out throws `.outcomeUnknown`. Rate-limit answers (refused before processing) are
     /// retried with backoff.
-    public func send(raw: [UInt8], threadID: String?) async throws(TransportError) -> GmailMessageRef {
+    ///
+    /// - Parameter beforeSubmit: runs right before each attempt's request goes out (after any quota or backoff wait):
+    ///   the caller's commit point. False withdraws the message (`.withdrawn`): nothing was sent.
+    public func send(raw: [UInt8], threadID: String?, beforeSubmit: (@Sendable () -> Bool)? = nil) async throws(TransportError) -> GmailMessageRef {
         var body: [String: Any] = ["raw": Base64URL.encode(raw)]
         if let threadID { body["threadId"] = threadID }
-        let json = try await perform(
-            Call(name: "messages.send", method: "POST", path: "messages/send", body: try encode(body), units: 100, scope: Self.sendScope, submits: true)
-        )
+        var call = Call(name: "messages.send", method: "POST", path: "messages/send", body: try encode(body), units: 100, scope: Self.sendScope, submits: true)
+        call.beforeSubmit = beforeSubmit
+        let json = try await perform(call)
         return try ref(json, in: "messages.send")
     }
 
@@ -155,6 +158,8 @@ public actor GmailAPI {
         let scope: String
         /// send/drafts.create: a 5xx or a broken connection may mean it was done, so it is not repeated.
         var submits = false
+        /// Runs right before each attempt goes out; false withdraws the call.
+        var beforeSubmit: (@Sendable () -> Bool)? = nil
         /// history.list: a 404 is the expired-history signal.
         var historyStart: UInt64? = nil
     }
@@ -172,6 +177,9 @@ public actor GmailAPI {
             forceRefresh = false
             var headers: [(name: String, value: String)] = [(name: "Authorization", value: "Bearer \(token.revealed)"), (name: "Accept", value: "application/json")]
             if call.body != nil { headers.append((name: "Content-Type", value: "application/json")) }
+            if let beforeSubmit = call.beforeSubmit, !beforeSubmit() {
+                throw TransportError(.withdrawn, server: server, detail: "\(call.name) was withdrawn before it was made, so nothing was sent")
+            }
             let response: HTTPResponse
             do {
                 response = try await http.send(HTTPRequest(method: call.method, url: url, headers: headers, body: call.body))

@@ -43,6 +43,13 @@ public actor HTTPClient {
     /// is never sent a second time by curl on its own. Any HTTP status is returned, not thrown.
     public func send(_ request: HTTPRequest) throws(TransportError) -> HTTPResponse {
         let server = Self.serverName(request.url)
+        // Tokens, client secrets and messages travel in these requests: in the clear only to this machine (tests).
+        if request.url.lowercased().hasPrefix("http://"), !Self.isLoopback(request.url) {
+            throw TransportError(
+                .configuration, server: server,
+                detail: "refusing to send credentials over plain http:// to a host other than this machine; use the https:// URL"
+            )
+        }
         if handle == nil { handle = curl_easy_init() }
         guard let curl = handle else { throw TransportError(.configuration, server: server, detail: "libcurl could not create a handle") }
         let method = request.method.uppercased()
@@ -178,6 +185,11 @@ public actor HTTPClient {
     }
 
     /// Closes the connection; the next request opens a new one.
+    static func isLoopback(_ url: String) -> Bool {
+        guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
     public func close() {
         if let handle { curl_easy_cleanup(handle) }
         handle = nil
