@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -314,6 +315,17 @@ def fill_maildir(maildir, count, start=0):
     os.utime(cur, (past, past))
 
 
+def best_incremental(command, work, env, runs=3):
+    """A sync with nothing new, best of `runs`: (whole command in seconds, the sync itself in ms as the command reports it)."""
+    best_whole, best_inner = float("inf"), float("inf")
+    for _ in range(runs):
+        seconds, out = run_measured(command, cwd=work, env=env)
+        match = re.search(r"; (\d+) ms$", out.strip())
+        best_whole = min(best_whole, seconds)
+        best_inner = min(best_inner, int(match.group(1)) if match else float("nan"))
+    return best_whole, best_inner
+
+
 def bench_sync(outreach, size):
     servers = os.path.join(ROOT, "Tests/IntegrationTests/Fixtures/mailservers.py")
     work = tempfile.mkdtemp(prefix="outreach-bench-sync-")
@@ -335,7 +347,7 @@ def bench_sync(outreach, size):
         run_measured(baseline, cwd=work)  # lets Dovecot build its index first, so neither side pays for it
         run_measured(sync, cwd=work, env=env)
         # A sync that runs every few minutes meets a settled mailbox: report the best of three.
-        incremental_small = min(run_measured(sync, cwd=work, env=env)[0] for _ in range(3))
+        incremental_small = best_incremental([outreach, "sync"], work, env)
 
         fill_maildir(maildir, size - small, start=small)
         subprocess.run(["chown", "-R", "mail:mail", os.path.join(mail, "mail")], check=True)
@@ -343,7 +355,7 @@ def bench_sync(outreach, size):
         _, out = run_measured(baseline, cwd=work)
         count, theirs = out.split()
         run_measured(sync, cwd=work, env=env)
-        incremental_large = min(run_measured(sync, cwd=work, env=env)[0] for _ in range(3))
+        incremental_large = best_incremental([outreach, "sync"], work, env)
         # A first sync of the whole mailbox, in a fresh database.
         fresh = dict(env)
         fresh["OUTREACH_DB"] = os.path.join(work, "fresh.db")
@@ -358,8 +370,9 @@ def bench_sync(outreach, size):
         print(f"  Python imaplib + email (parse only)    {theirs:7.2f} s  {int(count) / theirs:>9,.0f} msgs/s")
         print(f"  ratio                                  {theirs / ours:7.2f}x faster")
         print("Incremental sync with nothing new (one STATUS per folder, nothing opened or fetched; best of 3):")
-        print(f"  {small:>9,} messages                      {incremental_small * 1000:7.0f} ms  (whole command, process start included)")
-        print(f"  {size:>9,} messages                      {incremental_large * 1000:7.0f} ms")
+        print("  mailbox            the sync (as `serve`'s timer runs it)   the whole `outreach sync` command")
+        for count, (whole, inner) in ((small, incremental_small), (size, incremental_large)):
+            print(f"  {count:>9,} messages   {inner:7.0f} ms                            {whole * 1000:7.0f} ms (process start, database open included)")
     finally:
         if os.environ.get("BENCH_KEEP"):
             print(f"(kept {work}; stop its servers with: {servers} stop {mail})")

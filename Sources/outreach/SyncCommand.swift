@@ -63,7 +63,9 @@ extension Outreach {
                         if interactive { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
                         let indexed = try await database.threads.messageCount(accountID: account.id!)
                         let folders = report.folders.map { "\($0.folder) +\($0.newMessages)\($0.uidValidityChanged ? " (UIDVALIDITY changed, re-read)" : "")" }
-                        print("\(label): \(report.newMessages) new (\(folders.joined(separator: ", "))); \(indexed) messages indexed; \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+                        let elapsed = Date().timeIntervalSince(started)
+                        let took = elapsed < 10 ? "\(Int((elapsed * 1000).rounded())) ms" : String(format: "%.1f s", elapsed)
+                        print("\(label): \(report.newMessages) new (\(folders.joined(separator: ", "))); \(indexed) messages indexed; \(took)")
                     } catch {
                         failures += 1
                         FileHandle.standardError.write(Data("\(account.email): sync failed: \(error)\n".utf8))
