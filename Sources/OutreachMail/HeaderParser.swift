@@ -71,8 +71,14 @@ public enum HeaderParser {
 
     static func decodeWords(_ text: String) -> String { text.withCString { decodeWords($0) } }
 
+    /// Drops line breaks and the surrounding spaces and tabs, on bytes (Foundation's string methods bridge through
+    /// NSString: a tenth of a first sync went there).
     private static func unfold(_ s: String) -> String {
-        s.replacingOccurrences(of: "\r\n", with: "").replacingOccurrences(of: "\n", with: "").trimmingCharacters(in: .whitespaces)
+        var bytes = Array(s.utf8)
+        bytes.removeAll { $0 == 0x0D || $0 == 0x0A }
+        let isSpace = { (b: UInt8) in b == 0x20 || b == 0x09 }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 
     private static func strings(_ list: UnsafeMutablePointer<clist>) -> [String] {
@@ -100,25 +106,14 @@ public enum HeaderParser {
         }
     }
 
-    /// Built once: making a Calendar per message was most of the cost of parsing a header block.
-    private static let utcCalendar: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
-        return calendar
-    }()
-
     /// `dt_zone` is the offset written as a decimal number: +0130 arrives as 130.
     private static func date(_ dt: mailimf_date_time) -> Date? {
-        var components = DateComponents()
-        components.year = Int(dt.dt_year)
-        components.month = Int(dt.dt_month)
-        components.day = Int(dt.dt_day)
-        components.hour = Int(dt.dt_hour)
-        components.minute = Int(dt.dt_min)
-        components.second = Int(dt.dt_sec)
+        let (month, day) = (Int(dt.dt_month), Int(dt.dt_day))
+        // Out-of-range fields roll over as Calendar would have done; only nonsense is refused.
+        guard (1...12).contains(month), (1...31).contains(day), dt.dt_year > 0 else { return nil }
         let zone = Int(dt.dt_zone)
         let minutes = (zone >= 0 ? 1 : -1) * ((abs(zone) / 100) * 60 + abs(zone) % 100)
-        components.timeZone = TimeZone(secondsFromGMT: minutes * 60)
-        return utcCalendar.date(from: components)
+        let local = CivilTime.seconds(year: Int(dt.dt_year), month: month, day: day, hour: Int(dt.dt_hour), minute: Int(dt.dt_min), second: Int(dt.dt_sec))
+        return Date(timeIntervalSince1970: Double(local - minutes * 60))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OutreachCore
 
 /// Reads the text GRDB stores a `Date` as — `YYYY-MM-DD HH:MM:SS.SSS`, UTC — without GRDB's general date decoding,
 /// which accepts a dozen formats and was a visible share of reading tens of thousands of index rows.
@@ -27,15 +28,25 @@ enum StoredDate {
                 guard bytes[19] == UInt8(ascii: "."), let fraction = number(20, 3) else { return nil }
                 milliseconds = fraction
             }
-            // Days from 1970-01-01 to the civil date (Howard Hinnant's days_from_civil).
-            let y = month <= 2 ? year - 1 : year
-            let era = (y >= 0 ? y : y - 399) / 400
-            let yearOfEra = y - era * 400
-            let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-            let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-            let days = era * 146_097 + dayOfEra - 719_468
-            let seconds = Double(days * 86_400 + hour * 3_600 + minute * 60 + second) + Double(milliseconds) / 1_000
+            let whole = CivilTime.seconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+            let seconds = Double(whole) + Double(milliseconds) / 1_000
             return Date(timeIntervalSince1970: seconds)
         }
+    }
+
+    /// The text GRDB would store for `date` (UTC, to the millisecond), made without a DateFormatter.
+    static func format(_ date: Date) -> String {
+        let milliseconds = Int((date.timeIntervalSince1970 * 1_000).rounded(.down))
+        var seconds = milliseconds / 1_000
+        var fraction = milliseconds % 1_000
+        if fraction < 0 {
+            fraction += 1_000
+            seconds -= 1
+        }
+        let c = CivilTime.components(seconds: seconds)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let year = c.year < 1000 ? String(repeating: "0", count: 4 - String(c.year).count) + String(c.year) : String(c.year)
+        let millis = fraction < 10 ? "00\(fraction)" : fraction < 100 ? "0\(fraction)" : "\(fraction)"
+        return "\(year)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute)):\(two(c.second)).\(millis)"
     }
 }

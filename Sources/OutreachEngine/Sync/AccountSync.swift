@@ -160,9 +160,18 @@ public struct AccountSync: Sendable {
         let total = top.map { Int($0) - Int(start) + 1 }
         var fetched = 0
         var added = 0
-        while top == nil || start <= top! {
+        // The next batch is fetched (on the IMAP connection's thread) while this one is parsed and stored: on two
+        // cores the server's answer, libetpan's parsing and ours overlap instead of taking turns.
+        func fetch(from start: UInt32) -> (end: UInt32?, batch: Task<[IMAPFetchedHeaders], any Error>) {
             let end = top.map { min(start &+ batchSize - 1, $0) }
-            let batch = try await imap.fetchHeaderFields(Self.headerFields, uids: end.map { start...$0 }, from: start)
+            return (end, Task { try await imap.fetchHeaderFields(Self.headerFields, uids: end.map { start...$0 }, from: start) })
+        }
+        var next = fetch(from: start)
+        defer { next.batch.cancel() }
+        while top == nil || start <= top! {
+            let end = next.end
+            let batch = try await next.batch.value
+            if let end, let top, end < top { next = fetch(from: end + 1) }
             // Classified from the header fields; the few that look like delivery or feedback reports are fetched
             // whole, because only the body names the failed recipient and our original Message-ID.
             var facts = batch.map { MessageReportParser.facts(header: $0.headerBytes) }
