@@ -1,4 +1,5 @@
 import Foundation
+import OutreachCore
 
 /// `Date:` header values (RFC 5322 §3.3), always in English whatever the machine's locale.
 ///
@@ -10,23 +11,11 @@ public enum RFC5322Date {
     public static func format(_ date: Date, timeZone: TimeZone = .current) -> String {
         let offset = timeZone.secondsFromGMT(for: date)
         let local = Int(date.timeIntervalSince1970.rounded(.down)) + offset
-        var days = local / 86_400
-        var seconds = local % 86_400
-        if seconds < 0 {
-            seconds += 86_400
-            days -= 1
-        }
+        let c = CivilTime.components(seconds: local)
+        let days = (local - (local % 86_400 + 86_400) % 86_400) / 86_400
         let weekday = weekdays[((days % 7) + 7) % 7]
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = (c.year, c.month, c.day)
+        let seconds = c.hour * 3_600 + c.minute * 60 + c.second
         let sign = offset < 0 ? "-" : "+"
         let zone = abs(offset) / 60
         return "\(weekday), \(two(day)) \(months[month - 1]) \(year) \(two(seconds / 3600)):\(two(seconds % 3600 / 60)):\(two(seconds % 60)) "
