@@ -198,5 +198,6 @@ extension GmailAPIConfiguration {
         if let quota = value("OUTREACH_GMAIL_QUOTA_PER_MINUTE").flatMap(Int.init), quota > 0 { quotaUnitsPerMinute = quota }
         if let attempts = value("OUTREACH_GMAIL_MAX_ATTEMPTS").flatMap(Int.init), attempts > 0 { maxAttempts = attempts }
         if let base = value("OUTREACH_GMAIL_RETRY_BASE").flatMap(Double.init), base >= 0 { retryBaseSeconds = base }
+        if let readers = value("OUTREACH_GMAIL_CONCURRENCY").flatMap(Int.init), (1...16).contains(readers) { concurrentReads = readers }
     }
 }

@@ -72,15 +72,17 @@ public struct AccountSync: Sendable {
             firstSyncBound = Date().addingTimeInterval(-30 * 86_400)
         }
         if account.provider == .gmailAPI {
-            let (api, http) = try registry.gmailAPI(for: account, logger: logger)
+            // Several clients (each its own connection, one token source and quota budget between them) read
+            // messages side by side; the first also lists and reads the history.
+            let clients = try (0..<max(1, registry.gmail.concurrentReads)).map { _ in try registry.gmailAPI(for: account, logger: logger) }
             do {
                 let report = try await GmailSync(index: index, logger: logger).run(
-                    account: account, accountID: accountID, api: api, bound: firstSyncBound, progress: progress
+                    account: account, accountID: accountID, readers: clients.map(\.api), bound: firstSyncBound, progress: progress
                 )
-                await http.close()
+                for client in clients { await client.http.close() }
                 return report
             } catch {
-                await http.close()
+                for client in clients { await client.http.close() }
                 throw error
             }
         }

@@ -19,31 +19,34 @@ struct GmailSync: Sendable {
     let index: any ThreadIndex
     let logger: Logger
 
+    /// - Parameter readers: Gmail clients of the account, read on side by side; the first also lists.
     func run(
-        account: Account, accountID: Int64, api: GmailAPI, bound: Date, progress: @Sendable (AccountSync.Progress) -> Void
+        account: Account, accountID: Int64, readers: [GmailAPI], bound: Date, progress: @Sendable (AccountSync.Progress) -> Void
     ) async throws -> AccountSync.Report {
+        guard let api = readers.first else { return AccountSync.Report() }
         var report = AccountSync.Report()
         if let saved = try await index.mailboxState(accountID: accountID, folder: Self.stateFolder), saved.highestModSeq > 0 {
             do {
-                report.folders.append(try await incremental(from: saved, account: account, accountID: accountID, api: api, progress: progress))
+                report.folders.append(try await incremental(from: saved, account: account, accountID: accountID, readers: readers, progress: progress))
                 return report
             } catch let error as TransportError where error.isGmailHistoryExpired {
                 logger.notice(
                     "Gmail no longer keeps history from \(saved.highestModSeq); listing the mailbox again", metadata: ["account.email": "\(account.email)"]
                 )
-                report.folders.append(try await full(account: account, accountID: accountID, api: api, bound: bound, resync: true, progress: progress))
+                report.folders.append(try await full(account: account, accountID: accountID, readers: readers, bound: bound, resync: true, progress: progress))
                 return report
             }
         }
-        report.folders.append(try await full(account: account, accountID: accountID, api: api, bound: bound, resync: false, progress: progress))
+        report.folders.append(try await full(account: account, accountID: accountID, readers: readers, bound: bound, resync: false, progress: progress))
         return report
     }
 
     /// Everything since the bound. The history id is read first, so mail that arrives while listing is picked up by
     /// the next incremental sync instead of being missed.
     private func full(
-        account: Account, accountID: Int64, api: GmailAPI, bound: Date, resync: Bool, progress: @Sendable (AccountSync.Progress) -> Void
+        account: Account, accountID: Int64, readers: [GmailAPI], bound: Date, resync: Bool, progress: @Sendable (AccountSync.Progress) -> Void
     ) async throws -> AccountSync.FolderReport {
+        let api = readers[0]
         let profile = try await api.profile()
         let canSearch = account.oauth?.canSearchAndReadBodies == true
         var pageToken: String?
@@ -54,7 +57,7 @@ struct GmailSync: Sendable {
             let page = try await api.listMessages(
                 query: canSearch ? "after:\(Int(bound.timeIntervalSince1970)) -in:drafts" : nil, includeSpamTrash: true, pageToken: pageToken
             )
-            let (messages, oldest) = try await fetch(page.messages, account: account, accountID: accountID, api: api, bound: canSearch ? nil : bound)
+            let (messages, oldest) = try await fetch(page.messages, account: account, accountID: accountID, readers: readers, bound: canSearch ? nil : bound)
             added += try await index.ingest(messages, accountID: accountID)
             fetched += messages.count
             progress(AccountSync.Progress(folder: "Gmail", fetched: fetched, total: nil))
@@ -66,8 +69,9 @@ struct GmailSync: Sendable {
     }
 
     private func incremental(
-        from saved: MailboxState, account: Account, accountID: Int64, api: GmailAPI, progress: @Sendable (AccountSync.Progress) -> Void
+        from saved: MailboxState, account: Account, accountID: Int64, readers: [GmailAPI], progress: @Sendable (AccountSync.Progress) -> Void
     ) async throws -> AccountSync.FolderReport {
+        let api = readers[0]
         var refs: [GmailMessageRef] = []
         var seen = Set<String>()
         var pageToken: String?
@@ -78,7 +82,7 @@ struct GmailSync: Sendable {
             latest = max(latest, page.historyID)
             pageToken = page.nextPageToken
         } while pageToken != nil
-        let (messages, _) = try await fetch(refs, account: account, accountID: accountID, api: api, bound: nil)
+        let (messages, _) = try await fetch(refs, account: account, accountID: accountID, readers: readers, bound: nil)
         let added = try await index.ingest(messages, accountID: accountID)
         progress(AccountSync.Progress(folder: "Gmail", fetched: messages.count, total: refs.count))
         // Saved after the messages are in: a sync that dies halfway reads the same history again.
@@ -90,26 +94,22 @@ struct GmailSync: Sendable {
     /// - Parameter bound: when given, messages older than it are left out too.
     /// - Returns: the rows, and the oldest date seen (to know when a newest-first listing has passed the bound).
     private func fetch(
-        _ refs: [GmailMessageRef], account: Account, accountID: Int64, api: GmailAPI, bound: Date?
+        _ refs: [GmailMessageRef], account: Account, accountID: Int64, readers: [GmailAPI], bound: Date?
     ) async throws -> ([IndexedMessage], Date?) {
         let known = try await index.knownGmailMessageIDs(refs.map(\.id), accountID: accountID)
-        let canReadBodies = account.oauth?.canSearchAndReadBodies == true
+        let wanted = refs.filter { !known.contains($0.id) && !$0.labelIDs.contains("DRAFT") }
+        let read = try await Self.read(wanted, readers: readers, canReadBodies: account.oauth?.canSearchAndReadBodies == true)
         var messages: [IndexedMessage] = []
         var oldest: Date?
-        for ref in refs where !known.contains(ref.id) && !ref.labelIDs.contains("DRAFT") {
-            // Deleted between the listing and the read: there is nothing left to index.
-            guard let message = try await Self.messageIfPresent(ref.id, api: api) else { continue }
+        for ref in wanted {
+            // Absent: deleted between the listing and the read; there is nothing left to index.
+            guard let (message, facts) = read[ref.id] else { continue }
             if let date = message.internalDate { oldest = min(oldest ?? date, date) }
             if message.labelIDs.contains("DRAFT") { continue }
             if let bound, let date = message.internalDate, date < bound { continue }
-            let header = Self.headerBytes(message)
-            var facts = MessageReportParser.facts(header: header)
-            if MessageClassifier.needsFullMessage(facts), canReadBodies, let raw = try await api.message(id: ref.id, format: .raw).raw {
-                facts = MessageReportParser.facts(message: raw)
-            }
             var indexed = AccountSync.indexed(
-                header: header, fallbackKey: message.id, classification: MessageClassifier.classify(facts), folder: Self.folder(message.labelIDs),
-                account: account
+                header: Self.headerBytes(message), fallbackKey: message.id, classification: MessageClassifier.classify(facts),
+                folder: Self.folder(message.labelIDs), account: account
             )
             indexed.gmailThreadID = message.threadID
             indexed.gmailMessageID = message.id
@@ -127,6 +127,38 @@ struct GmailSync: Sendable {
             }
         }
         return (messages, oldest)
+    }
+
+    /// Reads each message's header fields (and, where the scope allows and the classifier needs it, the whole
+    /// message) on all the readers at once, each taking every n-th message: one call per message, so Gmail's
+    /// latency adds up unless the calls overlap. The readers share one quota budget.
+    /// - Returns: what was read, by Gmail id; a message Gmail no longer has is absent.
+    static func read(
+        _ refs: [GmailMessageRef], readers: [GmailAPI], canReadBodies: Bool
+    ) async throws -> [String: (message: GmailMessage, facts: MessageFacts)] {
+        try await withThrowingTaskGroup(of: [(String, GmailMessage, MessageFacts)].self) { group in
+            for (lane, reader) in readers.enumerated() {
+                let share = stride(from: lane, to: refs.count, by: readers.count).map { refs[$0] }
+                guard !share.isEmpty else { continue }
+                group.addTask {
+                    var part: [(String, GmailMessage, MessageFacts)] = []
+                    for ref in share {
+                        guard let message = try await messageIfPresent(ref.id, api: reader) else { continue }
+                        var facts = MessageReportParser.facts(header: headerBytes(message))
+                        if canReadBodies, !message.labelIDs.contains("DRAFT"), MessageClassifier.needsFullMessage(facts),
+                            let raw = try await reader.message(id: ref.id, format: .raw).raw
+                        {
+                            facts = MessageReportParser.facts(message: raw)
+                        }
+                        part.append((ref.id, message, facts))
+                    }
+                    return part
+                }
+            }
+            var all: [String: (message: GmailMessage, facts: MessageFacts)] = [:]
+            for try await part in group { for (id, message, facts) in part { all[id] = (message, facts) } }
+            return all
+        }
     }
 
     /// The message's header fields, or nil when Gmail no longer has it. (A function of its own: a typed-throws

@@ -9,6 +9,9 @@ public struct GmailAPIConfiguration: Sendable {
     public var maxAttempts: Int
     /// Backoff base: attempt n waits a random time up to base·2ⁿ⁻¹ s (full jitter), at least Retry-After, at most 64 s.
     public var retryBaseSeconds: Double
+    /// Connections a sync reads messages on at once (one messages.get per message; Gmail's latency, not its quota,
+    /// is what a single connection waits on).
+    public var concurrentReads: Int = 4
 
     public init(apiBase: String = "https://gmail.googleapis.com", quotaUnitsPerMinute: Int = 15_000, maxAttempts: Int = 6, retryBaseSeconds: Double = 1) {
         self.apiBase = apiBase
