@@ -65,12 +65,13 @@ struct GmailTransportTests {
         let page = try await browser.send(HTTPRequest(method: "GET", url: redirectURI + "?code=4%2F0Aforged&state=not-ours"))
         #expect(page.status == 400)
         #expect(String(decoding: page.body, as: UTF8.self).contains("Outreach was not connected"))
-        do {
-            _ = try await forged
-            Issue.record("a forged redirect connected the account")
-        } catch let error as OAuthError {
-            #expect(error == .stateMismatch)
-        }
+        // The forged redirect neither connected nor cancelled anything: the real consent still completes the flow,
+        // with the real code (the forged one would have been refused at /token).
+        let consent = try await browser.send(HTTPRequest(method: "GET", url: consentURL))
+        let location = try #require(consent.header("location"))
+        #expect(try await browser.send(HTTPRequest(method: "GET", url: location)).status == 200)
+        let tokens = try await forged
+        #expect(!tokens.accessToken.revealed.isEmpty)
 
         // The user clicks "Cancel" on the consent page.
         try await fake.faults(["denyConsent": true])

@@ -59,8 +59,8 @@ public final class LoopbackRedirectListener: Sendable {
     /// Waits for the browser to come back to ``redirectURI`` with `code` or `error`, and returns its query
     /// parameters. Cancelling the task stops the wait with ``OAuthError/transport(_:)`` `.withdrawn`.
     ///
-    /// - Parameter expectedState: when given, a redirect with another `state` gets a "not connected" page rather
-    ///   than "connected" (the parameters are still returned: the caller refuses them).
+    /// - Parameter expectedState: when given, a redirect with another `state` gets a "not connected" page and the
+    ///   wait goes on: whatever else can reach the port can neither connect an account nor cancel the sign-in.
     public func waitForRedirect(timeoutSeconds: Int, expectedState: String? = nil) async throws(OAuthError) -> [String: String] {
         let deadline = Date().addingTimeInterval(Double(timeoutSeconds))
         let result: Result<[String: String], OAuthError> = await withTaskCancellationHandler {
@@ -129,7 +129,7 @@ public final class LoopbackRedirectListener: Sendable {
         let parameters = FormEncoding.decodeQuery(query)
         if let expectedState, parameters["state"] != expectedState, parameters["code"] != nil || parameters["error"] != nil {
             respond(client, status: "400 Bad Request", title: "Outreach was not connected", message: "This sign-in was not started by the Outreach run that is waiting. Start the connection again from Outreach.")
-            return parameters
+            return nil
         }
         if let error = parameters["error"] {
             let detail = parameters["error_description"].map { "\(error): \($0)" } ?? error
