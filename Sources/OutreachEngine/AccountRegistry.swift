@@ -86,6 +86,35 @@ public struct AccountRegistry: Sendable {
         try await store.update(account)
     }
 
+    /// What removing an OAuth account did about its grant at the provider.
+    public enum GrantRevocation: Sendable, Equatable {
+        case notOAuth, revoked, noEndpoint
+        case failed(String)
+    }
+
+    /// Removes an account. An OAuth account's grant is then withdrawn at the provider (only once the account is gone,
+    /// so a refused removal leaves a working account), so that no copy of the database can use it any more.
+    public func remove(email: String, logger: Logger) async throws -> GrantRevocation {
+        var revoke: (client: OAuthClient, token: Secret)?
+        if let stored = try await store.account(email: email), let id = stored.id, let grant = try await store.oauthGrant(accountID: id) {
+            revoke = try? (
+                OAuthClient(
+                    clientID: grant.settings.clientID,
+                    clientSecret: grant.clientSecretSealed.map { Secret(try secrets.open($0, context: Self.oauthContext(.clientSecret, stored.email))) },
+                    authURL: grant.settings.authURL, tokenURL: grant.settings.tokenURL
+                ),
+                Secret(try secrets.open(grant.refreshTokenSealed, context: Self.oauthContext(.refreshToken, stored.email)))
+            )
+        }
+        try await remove(email: email)
+        guard let revoke else { return .notOAuth }
+        let http = HTTPClient(label: "oauth \(email)", logger: logger)
+        let outcome: GrantRevocation
+        do { outcome = try await revoke.client.revoke(revoke.token, http: http) ? .revoked : .noEndpoint } catch { outcome = .failed(error.description) }
+        await http.close()
+        return outcome
+    }
+
     public func remove(email: String) async throws {
         if try await store.deleteAccount(email: email) { return }
         if let env = environmentAccount?.account, env.email.normalized == email.lowercased() {

@@ -184,6 +184,12 @@ public struct SQLiteAccountStore: AccountStore {
     }
 
     public func deleteAccount(email: String) async throws -> Bool {
-        try await writer.write { db in try Row.filter(Row.Columns.email == email).deleteAll(db) > 0 }
+        try await writer.write { db in
+            guard let row = try Row.filter(Row.Columns.email == email).fetchOne(db) else { return false }
+            // Campaigns keep their account (the foreign key refuses): say which ones instead of a constraint error.
+            let campaigns = try String.fetchAll(db, sql: "SELECT name FROM campaign WHERE accountID = ? ORDER BY name", arguments: [row.id])
+            guard campaigns.isEmpty else { throw StoreError.accountInUse(email: row.email, campaigns: campaigns) }
+            return try Row.deleteOne(db, key: row.id)
+        }
     }
 }

@@ -4,6 +4,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     case duplicateAccount(email: String)
     case accountNotFound(email: String)
+    case accountInUse(email: String, campaigns: [String])
     case duplicateCampaign(name: String)
     case campaignNotFound(name: String)
     case deliveryExists(prospectID: Int64, round: Int)
@@ -16,6 +17,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .cannotOpen(let path, let reason): "cannot open the database \(path): \(reason)"
         case .duplicateAccount(let email): "an account for \(email) already exists; to change its server or password, remove it first with `outreach account remove \(email)`"
         case .accountNotFound(let email): "no account \(email); `outreach account list` shows the accounts there are"
+        case .accountInUse(let email, let campaigns):
+            "\(email) sends the campaign\(campaigns.count == 1 ? "" : "s") \(campaigns.map { "'\($0)'" }.joined(separator: ", ")); its ledger and threads belong to it, so it is not removed (nothing was changed)"
         case .duplicateCampaign(let name): "a campaign named '\(name)' already exists; choose another name (`outreach campaign list` shows them)"
         case .campaignNotFound(let name): "no campaign '\(name)'; `outreach campaign list` shows the campaigns there are"
         case .deliveryExists(let prospectID, let round): "prospect \(prospectID) already has a round \(round) delivery; a round never mails anyone twice"

@@ -286,8 +286,14 @@ extension AccountCommand {
         func run() async throws {
             let context = try CommandContext(global)
             let registry = try context.accountRegistry(database: try context.openDatabase())
-            try await registry.remove(email: email)
-            print("Removed \(email).")
+            // An OAuth account's grant is withdrawn at the provider too: a copy of the database must not keep working.
+            switch try await registry.remove(email: email, logger: context.logger) {
+            case .notOAuth: print("Removed \(email).")
+            case .revoked: print("Removed \(email) and withdrew Outreach's access at the provider.")
+            case .noEndpoint: print("Removed \(email). Withdraw Outreach's access in the provider's account settings too.")
+            case .failed(let why):
+                print("Removed \(email), but Outreach's access could not be withdrawn at the provider (\(why)); withdraw it in the account's security settings (for Google: https://myaccount.google.com/permissions).")
+            }
         }
     }
 }

@@ -161,6 +161,16 @@ struct GmailEndToEndTests {
         _ = try expectSuccess(["sync", "--account", Self.sender])
         #expect(try await database.threads.messageCount(accountID: campaign.accountID) == indexedBefore, "drafts are not indexed")
 
+        // 9. An account that sends campaigns is not removed (and its grant stays); one without is, and its grant is
+        //    withdrawn at Google too.
+        let refused = try run(["account", "remove", Self.sender])
+        #expect(refused.status != 0 && refused.output.contains("'D', 'G'"), "\(refused.output)")
+        #expect(try await !gmail.requests().contains { ($0["path"] as? String) == "/revoke" })
+        try await connect(cli: cli, environment: environment, gmail: gmail, arguments: ["account", "connect-gmail", "bob@example.test"])
+        #expect(try expectSuccess(["account", "remove", "bob@example.test"]).contains("withdrew Outreach's access"))
+        #expect(try await gmail.requests().contains { ($0["path"] as? String) == "/revoke" && ($0["status"] as? Int) == 200 })
+        #expect(try expectSuccess(["account", "test", Self.sender]).contains("Gmail API: OK"), "alice's grant still works")
+
         #expect(try await gmail.violations().isEmpty, "every request matched Google's discovery document")
     }
 
@@ -278,7 +288,7 @@ struct GmailEndToEndTests {
         #expect(browser.status == 0 && browser.stdout.hasPrefix("200"), "the browser came back to the loopback listener:\n\(browser.output)")
         let status = command.waitForExit(timeout: 30)
         #expect(status == 0, "connect-gmail ended: \(command.output)")
-        #expect(command.output.contains("Connected \(Self.sender)"), "\(command.output)")
+        #expect(command.output.contains("Connected \(arguments[2])"), "\(command.output)")
     }
 
     // MARK: - Messages as other mail systems write them

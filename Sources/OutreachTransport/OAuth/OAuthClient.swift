@@ -52,6 +52,35 @@ extension OAuthClient {
         try await tokenRequest([("grant_type", "refresh_token"), ("refresh_token", refreshToken.revealed)], http: http, usedRefreshToken: refreshToken)
     }
 
+    /// Google's revocation endpoint beside its token endpoint (`…/token` → `…/revoke`); nil for providers without one
+    /// there (Microsoft's grants are withdrawn in its portal).
+    public var revokeURL: String? {
+        guard tokenURL.hasSuffix("/token"), let host = URLComponents(string: tokenURL)?.host?.lowercased(),
+            host.hasSuffix("googleapis.com") || host == "127.0.0.1" || host == "localhost"
+        else { return nil }
+        return String(tokenURL.dropLast("token".count)) + "revoke"
+    }
+
+    /// Withdraws a grant at the provider (the refresh token, and the access tokens made from it).
+    /// - Returns: false when the provider has no revocation endpoint Outreach knows.
+    public func revoke(_ token: Secret, http: HTTPClient) async throws(OAuthError) -> Bool {
+        guard let revokeURL else { return false }
+        let response: HTTPResponse
+        do {
+            response = try await http.send(HTTPRequest(
+                method: "POST", url: revokeURL, headers: [(name: "Content-Type", value: "application/x-www-form-urlencoded")],
+                body: Array(FormEncoding.encode([("token", token.revealed)]).utf8)
+            ))
+        } catch {
+            throw .transport(error)
+        }
+        // 400 invalid_token: already revoked or expired, which is what was wanted.
+        guard response.status == 200 || response.status == 400 else {
+            throw .endpoint(status: response.status, error: "revoke", description: String(decoding: response.body.prefix(200), as: UTF8.self))
+        }
+        return true
+    }
+
     private func tokenRequest(_ grant: [(String, String)], http: HTTPClient, usedRefreshToken: Secret?) async throws(OAuthError) -> OAuthTokens {
         var form = grant
         form.append(("client_id", clientID))

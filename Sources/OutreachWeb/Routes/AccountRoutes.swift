@@ -33,7 +33,11 @@ extension WebApp {
                     row["smtp"] = account.smtp.url + " (XOAUTH2)"
                     row["imap"] = account.imap.url + " (XOAUTH2)"
                 }
-                if let reason = account.oauth?.needsReconnect { row["needsReconnect"] = reason }
+                if let reason = account.oauth?.needsReconnect {
+                    row["needsReconnect"] = reason
+                    // The same consent flow gives the account a new grant; only admins may start it.
+                    if account.provider == .gmailAPI, access.isAdmin, google != nil { row["reconnectWithGoogle"] = true }
+                }
                 rows.append(row)
             }
             var values: [String: Any] = ["accounts": rows, "isAdmin": access.isAdmin, "googleConfigured": google != nil]

@@ -145,7 +145,8 @@ enum PageTemplates {
           {{#accounts}}
           <tr>
             <td><strong>{{email}}</strong>{{#name}}<br><span class="muted">{{name}}</span>{{/name}}</td>
-            <td class="small">{{smtp}}<br>{{imap}}{{#needsReconnect}}<br><span class="error">Needs reconnecting: {{needsReconnect}}</span>{{/needsReconnect}}</td>
+            <td class="small">{{smtp}}<br>{{imap}}{{#needsReconnect}}<br><span class="error">Needs reconnecting: {{needsReconnect}}</span>{{/needsReconnect}}
+              {{#reconnectWithGoogle}}<form method="post" action="/accounts/google" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="email" value="{{email}}"><button type="submit">Reconnect with Google</button></form>{{/reconnectWithGoogle}}</td>
             <td>{{lastSync}}{{#syncError}}<br><span class="error">{{syncError}}</span>{{/syncError}}</td>
             <td>{{indexed}}</td>
             <td>{{sentToday}} / {{cap}}</td>
