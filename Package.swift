@@ -86,7 +86,9 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "OutreachCoreTests", dependencies: ["OutreachCore"], swiftSettings: swiftSettings),
         .testTarget(name: "OutreachMailTests", dependencies: ["OutreachMail", "OutreachCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "OutreachStoreTests", dependencies: ["OutreachStore", "OutreachCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OutreachStoreTests", dependencies: ["OutreachStore", "OutreachCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings
+        ),
         .testTarget(name: "OutreachTransportTests", dependencies: ["OutreachTransport", "OutreachCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",

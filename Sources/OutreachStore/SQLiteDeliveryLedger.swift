@@ -108,7 +108,9 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
             do {
                 try statement.execute(arguments: [
                     delivery.prospectID, delivery.round, delivery.state.rawValue, delivery.action.rawValue, delivery.messageID, delivery.threadKey,
-                    delivery.replyCode, delivery.replyText, delivery.updatedAt, delivery.sentAt, delivery.jobID, delivery.attempts, delivery.retryAt,
+                    // Dates as GRDB stores them, formatted without its DateFormatter (one per date, per message sent).
+                    delivery.replyCode, delivery.replyText, StoredDate.format(delivery.updatedAt), delivery.sentAt.map(StoredDate.format), delivery.jobID,
+                    delivery.attempts, delivery.retryAt.map(StoredDate.format),
                     delivery.gmailMessageID, delivery.gmailThreadID,
                 ])
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -127,7 +129,8 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
             """)
         try statement.execute(arguments: [
             delivery.state.rawValue, delivery.action.rawValue, delivery.messageID, delivery.threadKey, delivery.replyCode, delivery.replyText,
-            delivery.updatedAt, delivery.sentAt, delivery.jobID, delivery.attempts, delivery.retryAt, delivery.gmailMessageID,
+            StoredDate.format(delivery.updatedAt), delivery.sentAt.map(StoredDate.format), delivery.jobID, delivery.attempts,
+            delivery.retryAt.map(StoredDate.format), delivery.gmailMessageID,
             delivery.gmailThreadID, delivery.id, delivery.state.rawValue,
         ])
         // A row that went out stays out: a worker that lost its lease (and holds a stale copy of the row) cannot

@@ -179,7 +179,7 @@ public struct SQLiteJobStore: JobStore {
     static func insert(_ events: [JobEvent], _ db: Database) throws {
         let statement = try db.cachedStatement(sql: "INSERT INTO job_event (jobID, at, kind, row, email, detail) VALUES (?, ?, ?, ?, ?, ?)")
         for event in events {
-            try statement.execute(arguments: [event.jobID, event.at, event.kind.rawValue, event.row, event.email, event.detail])
+            try statement.execute(arguments: [event.jobID, StoredDate.format(event.at), event.kind.rawValue, event.row, event.email, event.detail])
         }
     }
 

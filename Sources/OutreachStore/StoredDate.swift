@@ -29,14 +29,15 @@ enum StoredDate {
                 milliseconds = fraction
             }
             let whole = CivilTime.seconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
-            let seconds = Double(whole) + Double(milliseconds) / 1_000
-            return Date(timeIntervalSince1970: seconds)
+            // From the 2001 reference date, as Foundation's calendar (and so GRDB) computes it: the same Double.
+            return Date(timeIntervalSinceReferenceDate: Double(whole - 978_307_200) + Double(milliseconds) / 1_000)
         }
     }
 
     /// The text GRDB would store for `date` (UTC, to the millisecond), made without a DateFormatter.
     static func format(_ date: Date) -> String {
-        let milliseconds = Int((date.timeIntervalSince1970 * 1_000).rounded(.down))
+        // Rounded to the nearest millisecond, as Foundation's DateFormatter (and so GRDB) does.
+        let milliseconds = Int(((date.timeIntervalSinceReferenceDate + 978_307_200) * 1_000 + 0.5).rounded(.down))
         var seconds = milliseconds / 1_000
         var fraction = milliseconds % 1_000
         if fraction < 0 {
