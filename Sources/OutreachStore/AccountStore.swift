@@ -28,8 +28,13 @@ public protocol AccountStore: Sendable {
     func markNeedsReconnect(_ reason: String?, accountID: Int64) async throws
 }
 
-/// An account's OAuth grant as stored: settings in the clear, secrets sealed.
-public struct StoredOAuthGrant: Sendable {
+/// An account's OAuth grant as stored: settings in the clear, secrets sealed. Prints its settings only: sealed
+/// bytes are safe to show, but a log has no use for them.
+public struct StoredOAuthGrant: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "StoredOAuthGrant(settings: \(settings), secrets: sealed)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["settings": settings], displayStyle: .struct) }
+
     public var settings: OAuthSettings
     public var clientSecretSealed: [UInt8]?
     public var refreshTokenSealed: [UInt8]

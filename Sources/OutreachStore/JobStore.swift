@@ -42,6 +42,11 @@ public protocol JobStore: Sendable {
     func request(_ control: Job.Control, jobID: Int64, now: Date) async throws -> Job
     /// A paused job goes back to pending, due now (or at its scheduled time if that is later).
     func resume(jobID: Int64, now: Date) async throws -> Job
+    /// Cancels the jobs a user may no longer run (a revoked grant, a removed user): pending and paused ones at once,
+    /// a running one by request (it stops before its next message).
+    /// - Parameter accountID: only the jobs that send from this account; nil for all of the user's jobs.
+    /// - Returns: how many jobs were cancelled or asked to cancel.
+    func cancelJobs(ownerID: Int64, accountID: Int64?, reason: String, now: Date) async throws -> Int
 
     /// Adjusts the counters of a job that is not running (after the operator settled a held row).
     func adjustCounters(jobID: Int64, _ change: @Sendable (inout Job.Counters) -> Void) async throws

@@ -27,6 +27,7 @@ public struct SQLiteDatabase: Sendable {
             } else {
                 let directory = (path as NSString).deletingLastPathComponent
                 if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+                try Self.createOwnerOnly(path)
                 writer = try DatabasePool(path: path, configuration: configuration)
             }
             self.path = path
@@ -34,8 +35,24 @@ public struct SQLiteDatabase: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
+            // A file the process may read but not write, a full disk: said in words, with what to do.
+            if let fault = StorageFault(error) { throw fault }
             throw StoreError.cannotOpen(path: path, reason: String(describing: error))
         }
+    }
+
+    /// Creates a new database file readable by its owner only (prospects, password hashes and session tokens live
+    /// in it). SQLite gives the `-wal` and `-shm` files it creates the mode of the database file, so they follow.
+    /// An existing file keeps the mode its operator gave it.
+    static func createOwnerOnly(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd >= 0 {
+            // The umask may have narrowed it further; never widen, but make sure group and others get nothing.
+            fchmod(fd, 0o600)
+            close(fd)
+            return
+        }
+        guard errno == EEXIST else { throw StoreError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
     }
 
     /// An in-memory database for tests.

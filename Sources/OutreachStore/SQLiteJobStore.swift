@@ -356,6 +356,27 @@ public struct SQLiteJobStore: JobStore {
         }
     }
 
+    public func cancelJobs(ownerID: Int64, accountID: Int64?, reason: String, now: Date) async throws -> Int {
+        try await writer.write { db in
+            var open = JobRow.filter(Column("ownerID") == ownerID)
+                .filter([Job.State.pending.rawValue, Job.State.paused.rawValue, Job.State.running.rawValue].contains(Column("state")))
+            if let accountID { open = open.filter(Column("accountID") == accountID) }
+            let rows = try open.fetchAll(db)
+            for var row in rows {
+                if row.state == Job.State.running.rawValue {
+                    row.control = Job.Control.cancel.rawValue
+                } else {
+                    row.state = Job.State.cancelled.rawValue
+                    row.finishedAt = now
+                    row.note = "cancelled: \(reason)"
+                }
+                try row.update(db)
+                try Self.insert([JobEvent(jobID: row.id!, at: now, kind: .info, detail: "cancelled: \(reason)")], db)
+            }
+            return rows.count
+        }
+    }
+
     public func resume(jobID: Int64, now: Date) async throws -> Job {
         try await writer.write { db in
             guard var row = try JobRow.fetchOne(db, key: jobID) else { throw JobRuleError.jobNotFound(id: jobID) }

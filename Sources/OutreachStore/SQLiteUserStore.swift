@@ -88,6 +88,11 @@ public struct SQLiteUserStore: UserStore {
         try await writer.write { db in try db.execute(sql: "DELETE FROM account_grant WHERE userID = ? AND accountID = ?", arguments: [userID, accountID]) }
     }
 
+    public func remove(userID: Int64) async throws {
+        // Grants and sessions go with the user (ON DELETE CASCADE); campaigns keep their rows with no owner.
+        try await writer.write { db in try db.execute(sql: "DELETE FROM user WHERE id = ?", arguments: [userID]) }
+    }
+
     public func grantedAccountIDs(userID: Int64) async throws -> Set<Int64> {
         try await writer.read { db in Set(try Int64.fetchAll(db, sql: "SELECT accountID FROM account_grant WHERE userID = ?", arguments: [userID])) }
     }

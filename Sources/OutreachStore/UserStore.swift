@@ -16,6 +16,8 @@ public protocol UserStore: Sendable {
     func grant(userID: Int64, accountID: Int64) async throws
     func revoke(userID: Int64, accountID: Int64) async throws
     func grantedAccountIDs(userID: Int64) async throws -> Set<Int64>
+    /// Removes the user with their grants and sessions; their campaigns stay (the admins' from now on).
+    func remove(userID: Int64) async throws
 
     func createSession(tokenHash: String, userID: Int64, csrfToken: String, expiresAt: Date) async throws
     /// The session's user and CSRF token, if the session exists and has not expired.

@@ -10,6 +10,8 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
         case authentication
         /// No connection: refused, unreachable, name not resolved, TLS handshake failed.
         case connection
+        /// A connection that was open broke (reset, closed, a TLS read error) before the message was handed over.
+        case connectionLost
         case timeout
         /// The server does not offer STARTTLS; Outreach will not continue in the clear.
         case tlsUnavailable
@@ -39,6 +41,10 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
     /// The enhanced status code (RFC 3463), such as `5.7.8`, when the server gave one.
     public let enhancedStatus: String?
 
+    /// Whether the server could not be reached or the link to it failed, as opposed to an answer it gave: the kind of
+    /// trouble that passes by itself (a restart, a network blip) and is worth trying again after a while.
+    public var isConnectionLevel: Bool { kind == .connection || kind == .connectionLost || kind == .timeout }
+
     public init(_ kind: Kind, server: String, detail: String, replyCode: Int? = nil, enhancedStatus: String? = nil) {
         self.kind = kind
         self.server = server
@@ -57,6 +63,8 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
             "\(server): login failed: \(detail). Check the user name and password (many providers need an app password)."
         case .connection:
             "\(server): could not connect: \(detail). Check the host name and port, and that the server is reachable."
+        case .connectionLost:
+            "\(server): the connection broke: \(detail)"
         case .timeout:
             "\(server): the server stopped answering: \(detail)."
         case .tlsUnavailable:

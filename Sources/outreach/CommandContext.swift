@@ -43,19 +43,25 @@ struct CommandContext {
         )
     }
 
-    func workerSettings() throws -> WorkerSettings { try WorkerSettings(settings: settings) }
+    /// - Parameter foreground: for `--wait`, where someone watches: after a storage error the job gives up recording
+    ///   its stop after a few seconds (and says so) instead of retrying for the worker's ten minutes.
+    func workerSettings(foreground: Bool = false) throws -> WorkerSettings {
+        var worker = try WorkerSettings(settings: settings)
+        if foreground { worker.storeRetrySeconds = min(worker.storeRetrySeconds, 10) }
+        return worker
+    }
 
-    func jobRunner(database: SQLiteDatabase, registry: AccountRegistry) throws -> JobRunner {
+    func jobRunner(database: SQLiteDatabase, registry: AccountRegistry, foreground: Bool = false) throws -> JobRunner {
         JobRunner(
-            campaigns: database.campaigns, ledger: database.deliveries, index: database.threads, jobs: database.jobs, registry: registry,
-            settings: try workerSettings(), logger: logger
+            campaigns: database.campaigns, ledger: database.deliveries, index: database.threads, jobs: database.jobs, users: database.users,
+            registry: registry, settings: try workerSettings(foreground: foreground), logger: logger
         )
     }
 
-    func worker(database: SQLiteDatabase, registry: AccountRegistry, tag: String = "") throws -> Worker {
+    func worker(database: SQLiteDatabase, registry: AccountRegistry, tag: String = "", foreground: Bool = false) throws -> Worker {
         Worker(
-            identity: .current(tag: tag), jobs: database.jobs, runner: try jobRunner(database: database, registry: registry), settings: try workerSettings(),
-            logger: logger
+            identity: .current(tag: tag), jobs: database.jobs, runner: try jobRunner(database: database, registry: registry, foreground: foreground),
+            settings: try workerSettings(foreground: foreground), logger: logger
         )
     }
 

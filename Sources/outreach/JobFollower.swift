@@ -16,9 +16,10 @@ struct JobFollower {
     func follow(jobID: Int64) async throws -> Job {
         let interactive = isatty(STDOUT_FILENO) == 1
         var lastEvent: Int64 = 0
-        var inline: Task<Void, Never>?
+        var inline: Task<JobRunner.Ending, Never>?
         var inlineDone = LockedFlag()
         var announcedWait = false
+        var lastOrphanLook = Date.distantPast
         defer { inline?.cancel() }
         while true {
             guard let job = try await database.jobs.job(id: jobID) else { throw JobRuleError.jobNotFound(id: jobID) }
@@ -29,7 +30,7 @@ struct JobFollower {
                 if printRows || event.kind == .error || event.row == nil { print(event.description) }
             }
             if job.state.isFinal || job.state == .paused {
-                if let inline { await inline.value }
+                if let inline { _ = await inline.value }
                 if interactive { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
                 return try await database.jobs.job(id: jobID) ?? job
             }
@@ -37,19 +38,28 @@ struct JobFollower {
                 print("Job #\(jobID) waits until \(JobTime.format(job.runAt)); it starts then (keep this running, or let a worker run it).")
                 announcedWait = true
             }
-            if let worker, inline == nil, job.state == .pending, job.runAt <= Date() {
+            // A running job whose worker is gone (its lease expired: a crash, a storage error) is taken over too,
+            // but looked for only every few seconds: each look is a write.
+            let orphanLook = job.state == .running && Date().timeIntervalSince(lastOrphanLook) >= 5
+            if let worker, inline == nil, (job.state == .pending && job.runAt <= Date()) || orphanLook {
+                if orphanLook { lastOrphanLook = Date() }
                 if let claim = try await worker.claim(only: jobID) {
                     if claim.job.id != jobID { print("Finishing job #\(claim.job.id ?? 0) of the same account first: its worker stopped before it ended.") }
                     let done = LockedFlag()
                     inlineDone = done
                     inline = Task {
-                        await worker.runner.run(claim)
+                        let ending = await worker.runner.run(claim)
                         done.set()
+                        return ending
                     }
                 }
             }
-            // An inline run that ended (or that ran another job first) lets the loop claim again.
-            if inline != nil, inlineDone.isSet { inline = nil }
+            // An inline run that ended (or that ran another job first) lets the loop claim again; one that could not
+            // even record its end (the database refuses writes) ends the wait with what to do.
+            if let running = inline, inlineDone.isSet {
+                inline = nil
+                if case .storeUnavailable(let reason) = await running.value { throw FollowError.storeUnavailable(reason) }
+            }
             if interactive, job.state == .running { Self.drawBar(job) }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -74,6 +84,16 @@ struct JobFollower {
 
     /// Exit status: success only for a completed job without failed rows.
     static func succeeded(_ job: Job) -> Bool { job.state == .completed && job.counters.failed == 0 }
+}
+
+enum FollowError: Error, CustomStringConvertible {
+    case storeUnavailable(String)
+
+    var description: String {
+        switch self {
+        case .storeUnavailable(let reason): reason
+        }
+    }
 }
 
 /// A flag set from one task and read from another.

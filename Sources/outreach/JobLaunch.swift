@@ -36,7 +36,7 @@ enum JobLaunch {
             print("Follow it with: outreach job watch \(id)")
             return
         }
-        let follower = JobFollower(database: database, worker: try context.worker(database: database, registry: registry), printRows: true)
+        let follower = JobFollower(database: database, worker: try context.worker(database: database, registry: registry, foreground: true), printRows: true)
         let ended = try await follower.follow(jobID: id)
         print("Round \(round) of \(campaign.name): \(JobFollower.summary(ended)).")
         if !JobFollower.succeeded(ended) {

@@ -48,7 +48,7 @@ extension Outreach {
 
     struct UserCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "user", abstract: "Web users: add them and grant them sending accounts.", subcommands: [Add.self, Grant.self, List.self]
+            commandName: "user", abstract: "Web users: add them and grant them sending accounts.", subcommands: [Add.self, Grant.self, Revoke.self, Remove.self, List.self]
         )
 
         /// ADMIN_USERNAME / ADMIN_PASSWORD (the seed's names) create the first admin when no such user exists yet.
@@ -80,15 +80,65 @@ extension Outreach {
         struct Grant: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Let a user send from an account.")
             @OptionGroup var global: GlobalOptions
+            @OptionGroup var pair: UserAndAccount
+
+            func run() async throws {
+                let database = try CommandContext(global).openDatabase()
+                let (user, account) = try await pair.find(in: database)
+                try await database.users.grant(userID: user.id!, accountID: account.id!)
+                print("\(user.email) may now send from \(account.email).")
+            }
+        }
+
+        /// USER ACCOUNT, as `grant` and `revoke` take them.
+        struct UserAndAccount: ParsableArguments {
             @Argument(help: "The user.") var email: String
             @Argument(help: "The sending account.") var account: String
+
+            /// Both, stored (with ids), or an error naming the one that does not exist.
+            func find(in database: SQLiteDatabase) async throws -> (User, Account) {
+                guard let user = try await database.users.user(email: email), user.id != nil else { throw UserStoreError.userNotFound(email: email) }
+                guard let found = try await database.accounts.account(email: account), found.id != nil else { throw StoreError.accountNotFound(email: account) }
+                return (user, found)
+            }
+        }
+
+        struct Revoke: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Stop a user sending from an account; their jobs on it that have not ended are cancelled."
+            )
+            @OptionGroup var global: GlobalOptions
+            @OptionGroup var pair: UserAndAccount
+
+            func run() async throws {
+                let database = try CommandContext(global).openDatabase()
+                let (user, account) = try await pair.find(in: database)
+                try await database.users.revoke(userID: user.id!, accountID: account.id!)
+                let cancelled = try await database.jobs.cancelJobs(
+                    ownerID: user.id!, accountID: account.id!, reason: "\(user.email) may no longer send from \(account.email)", now: Date()
+                )
+                print("\(user.email) may no longer send from \(account.email); \(Self.jobsCancelled(cancelled)).")
+            }
+
+            /// "2 jobs cancelled" / "no job cancelled": what a revoke or remove did to the user's jobs.
+            static func jobsCancelled(_ count: Int) -> String {
+                count == 0 ? "no pending job to cancel" : "\(count) job\(count == 1 ? "" : "s") that had not ended cancelled"
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Remove a web user; their jobs that have not ended are cancelled, their campaigns stay (for the admins)."
+            )
+            @OptionGroup var global: GlobalOptions
+            @Argument(help: "The user.") var email: String
 
             func run() async throws {
                 let database = try CommandContext(global).openDatabase()
                 guard let user = try await database.users.user(email: email), let userID = user.id else { throw UserStoreError.userNotFound(email: email) }
-                guard let found = try await database.accounts.account(email: account), let accountID = found.id else { throw StoreError.accountNotFound(email: account) }
-                try await database.users.grant(userID: userID, accountID: accountID)
-                print("\(user.email) may now send from \(found.email).")
+                let cancelled = try await database.jobs.cancelJobs(ownerID: userID, accountID: nil, reason: "its owner \(user.email) was removed", now: Date())
+                try await database.users.remove(userID: userID)
+                print("Removed \(user.email); \(Revoke.jobsCancelled(cancelled)).")
             }
         }
 

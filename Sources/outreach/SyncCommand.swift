@@ -68,7 +68,9 @@ extension Outreach {
                         print("\(label): \(report.newMessages) new (\(folders.joined(separator: ", "))); \(indexed) messages indexed; \(took)")
                     } catch {
                         failures += 1
-                        FileHandle.standardError.write(Data("\(account.email): sync failed: \(error)\n".utf8))
+                        // What it indexed before the error stays; the next sync continues from there.
+                        let reason = StorageFault(error).map(\.description) ?? "\(error)"
+                        FileHandle.standardError.write(Data("\(account.email): sync failed: \(reason)\n".utf8))
                     }
                 }
                 if watch { try await Task.sleep(for: .seconds(interval)) }

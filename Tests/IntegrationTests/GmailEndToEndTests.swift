@@ -261,10 +261,12 @@ struct GmailEndToEndTests {
 
     /// `outreach account connect-gmail` (or `connect-oauth`), with the test as the browser: open the printed consent
     /// URL (the fake consents and redirects to the command's loopback listener).
+    /// - Returns: what the command printed.
+    @discardableResult
     func connect(
         cli: OutreachSandbox, environment: [String: String], gmail: FakeGmailServer,
         arguments: [String] = ["account", "connect-gmail", GmailEndToEndTests.sender]
-    ) async throws {
+    ) async throws -> String {
         var processEnvironment = ProcessInfo.processInfo.environment
         processEnvironment["OUTREACH_DB"] = nil
         processEnvironment["OUTREACH_MASTER_KEY"] = nil
@@ -289,6 +291,7 @@ struct GmailEndToEndTests {
         let status = command.waitForExit(timeout: 30)
         #expect(status == 0, "connect-gmail ended: \(command.output)")
         #expect(command.output.contains("Connected \(arguments[2])"), "\(command.output)")
+        return command.output
     }
 
     // MARK: - Messages as other mail systems write them

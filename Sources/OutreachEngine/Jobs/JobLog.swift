@@ -42,12 +42,18 @@ final class JobLog: Sendable {
 
     func info(_ detail: String) { event(.info, detail) }
 
-    /// Writes the buffered lines.
+    /// Writes the buffered lines. Lines a failed write did not store stay buffered, ahead of newer ones, for the next try.
     func flush() async throws {
         let batch = pending.update { events in
             defer { events.removeAll(keepingCapacity: true) }
             return events
         }
-        try await jobs.append(batch)
+        guard !batch.isEmpty else { return }
+        do {
+            try await jobs.append(batch)
+        } catch {
+            pending.update { $0.insert(contentsOf: batch, at: 0) }
+            throw error
+        }
     }
 }

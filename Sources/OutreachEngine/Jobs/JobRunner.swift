@@ -15,18 +15,20 @@ public struct JobRunner: Sendable {
     let ledger: any DeliveryLedger
     let index: any ThreadIndex
     let jobs: any JobStore
+    let users: any UserStore
     let registry: AccountRegistry
     let settings: WorkerSettings
     let logger: Logger
 
     public init(
-        campaigns: any CampaignStore, ledger: any DeliveryLedger, index: any ThreadIndex, jobs: any JobStore, registry: AccountRegistry,
-        settings: WorkerSettings, logger: Logger
+        campaigns: any CampaignStore, ledger: any DeliveryLedger, index: any ThreadIndex, jobs: any JobStore, users: any UserStore,
+        registry: AccountRegistry, settings: WorkerSettings, logger: Logger
     ) {
         self.campaigns = campaigns
         self.ledger = ledger
         self.index = index
         self.jobs = jobs
+        self.users = users
         self.registry = registry
         self.settings = settings
         self.logger = logger
@@ -39,6 +41,20 @@ public struct JobRunner: Sendable {
         case leaseLost
         /// The worker is shutting down: the job goes back to pending and continues with the next worker.
         case interrupted
+        /// The database could not be written, not even to say how the job ended. The job stays `running` until its
+        /// lease expires; then a worker continues it (the ledger says what was sent). The text says why and what to do.
+        case storeUnavailable(String)
+    }
+
+    /// How ``execute`` left the job.
+    struct Outcome {
+        var state: Job.State
+        var counters: Job.Counters
+        var note: String?
+        var runAt: Date? = nil
+
+        /// The lease went: nothing more may be written for this job.
+        static func leaseLost(_ counters: Job.Counters) -> Outcome { Outcome(state: .running, counters: counters) }
     }
 
     /// Runs the job until it ends, pauses, or this worker stops.
@@ -52,14 +68,14 @@ public struct JobRunner: Sendable {
         logger[metadataKey: "job"] = "\(claim.job.label)"
         let log = JobLog(jobID: claim.job.id ?? 0, jobs: jobs, onEvent: onEvent)
         do {
-            let (state, counters, note, runAt) = try await execute(claim, keeper: keeper, log: log, logger: logger)
+            let outcome = try await execute(claim, keeper: keeper, log: log, logger: logger)
             try await log.flush()
-            // `.running` is how execute says the lease went: nothing more may be written for this job.
-            if state == .running || keeper.wasLost { return .leaseLost }
-            try await jobs.finish(claim, state: state, counters: counters, note: note, runAt: runAt, now: Date())
-            logger.info("job \(state.rawValue)\(note.map { ": \($0)" } ?? "")")
-            onEvent(JobEvent(jobID: claim.job.id ?? 0, kind: state == .failed ? .error : .info, detail: "\(state.rawValue)\(note.map { ": \($0)" } ?? "")"))
-            return .finished(state)
+            if outcome.state == .running || keeper.wasLost { return .leaseLost }
+            try await jobs.finish(claim, state: outcome.state, counters: outcome.counters, note: outcome.note, runAt: outcome.runAt, now: Date())
+            let ending = "\(outcome.state.rawValue)\(outcome.note.map { ": \($0)" } ?? "")"
+            logger.info("job \(ending)")
+            onEvent(JobEvent(jobID: claim.job.id ?? 0, kind: outcome.state == .failed ? .error : .info, detail: ending))
+            return .finished(outcome.state)
         } catch is CancellationError {
             // This task is cancelled, and the store may refuse work for a cancelled task: write from a detached one.
             let jobs = jobs
@@ -75,33 +91,83 @@ public struct JobRunner: Sendable {
             try? await log.flush()
             return .leaseLost
         } catch {
+            if let fault = StorageFault(error) {
+                return await stopAfter(fault, claim: claim, log: log, logger: logger, onEvent: onEvent)
+            }
             try? await log.flush()
             let note = "\(error)"
             logger.error("job failed: \(note)")
-            try? await jobs.finish(claim, state: .failed, counters: log.counters, note: note, runAt: nil, now: Date())
+            do {
+                try await jobs.finish(claim, state: .failed, counters: log.counters, note: note, runAt: nil, now: Date())
+            } catch {
+                if let fault = StorageFault(error) { return await stopAfter(fault, claim: claim, log: log, logger: logger, onEvent: onEvent) }
+                return .leaseLost
+            }
             onEvent(JobEvent(jobID: claim.job.id ?? 0, kind: .error, detail: "failed: \(note)"))
             return .finished(.failed)
         }
     }
 
-    private func execute(
-        _ claim: JobClaim, keeper: LeaseKeeper, log: JobLog, logger: Logger
-    ) async throws -> (Job.State, Job.Counters, String?, Date?) {
+    /// A write to the database failed mid-round. The round stops where it is — the ledger already holds every
+    /// message's state up to its final dot, so nothing is lost or sent twice — and the job is paused with the reason,
+    /// written as soon as the database takes writes again (tried with backoff for `settings.storeRetrySeconds`).
+    private func stopAfter(
+        _ fault: StorageFault, claim: JobClaim, log: JobLog, logger: Logger, onEvent: @escaping @Sendable (JobEvent) -> Void
+    ) async -> Ending {
+        let jobID = claim.job.id ?? 0
+        let note = "stopped: \(fault.description). Nothing was sent twice. Resume with `outreach job resume \(jobID)` once the database can be written"
+        logger.error("job stopped by a storage error: \(fault)")
+        // Said at once, not through the database: `--wait` and the worker's log show it while the store is down.
+        onEvent(JobEvent(jobID: jobID, kind: .error, detail: "\(fault.description); the round stops here and is paused once the database can be written"))
+        let started = ContinuousClock.now
+        var attempt = 0
+        var generator = SystemRandomNumberGenerator()
+        while !Task.isCancelled {
+            do {
+                try await log.flush()
+                try await jobs.finish(claim, state: .paused, counters: log.counters, note: note, runAt: nil, now: Date())
+                onEvent(JobEvent(jobID: jobID, kind: .info, detail: "paused: \(note)"))
+                return .finished(.paused)
+            } catch let error as JobRuleError where error == .leaseLost(jobID: jobID) {
+                return .leaseLost  // another worker took the job over once the store came back
+            } catch {
+                guard StorageFault(error) != nil else { return .leaseLost }
+            }
+            attempt += 1
+            let waited = ContinuousClock.now - started
+            guard waited < .seconds(settings.storeRetrySeconds),
+                let delay = Self.storeBackoff.delay(afterAttempt: attempt, using: &generator)
+            else { break }
+            try? await Task.sleep(for: .seconds(min(delay, settings.storeRetrySeconds)))
+        }
+        return .storeUnavailable(
+            "job #\(jobID) stopped: \(fault.description). Nothing was sent twice: the ledger recorded each message before it went out. "
+                + "Once the database can be written again, `outreach worker` continues the job"
+        )
+    }
+
+    /// Writes after a storage error: 1 s doubling to 30 s, for as long as `WorkerSettings.storeRetrySeconds` allows.
+    static let storeBackoff = RetryBackoff(baseSeconds: 1, maxSeconds: 30, maxAttempts: .max)
+
+    private func execute(_ claim: JobClaim, keeper: LeaseKeeper, log: JobLog, logger: Logger) async throws -> Outcome {
         let job = claim.job
         guard let jobID = job.id else { throw JobRuleError.jobNotFound(id: 0) }
         guard let campaign = try await campaigns.campaign(id: job.campaignID) else {
-            return (.failed, job.counters, "its campaign was deleted", nil)
+            return Outcome(state: .failed, counters: job.counters, note: "its campaign was deleted")
         }
         guard let account = try await registry.account(id: job.accountID) else {
-            return (.failed, job.counters, "its account was removed", nil)
+            return Outcome(state: .failed, counters: job.counters, note: "its account was removed")
+        }
+        if let reason = try await ownerMayNotSend(job, from: account) {
+            return Outcome(state: .failed, counters: job.counters, note: reason)
         }
         if let reason = account.oauth?.needsReconnect {
             // Every row would fail the same way: wait for the owner to connect the account again.
-            return (.paused, job.counters, reason, nil)
+            return Outcome(state: .paused, counters: job.counters, note: reason)
         }
         let template: EmailTemplate
         do { template = try EmailTemplate(parsing: job.spec.template) } catch {
-            return (.failed, job.counters, "the template \(job.spec.templateName) cannot be read: \(error)", nil)
+            return Outcome(state: .failed, counters: job.counters, note: "the template \(job.spec.templateName) cannot be read: \(error)")
         }
         let render = RenderedRow.renderer(template)
         let expected = try await JobScheduler.remainingRows(
@@ -122,10 +188,12 @@ public struct JobRunner: Sendable {
                 log.info("synced \(account.email) before planning: \(report.newMessages) new messages")
             } catch let error as TransportError {
                 // Deciding on a stale index could mail someone who just answered: wait for the operator instead.
-                if error.kind == .reauthorizationRequired { return (.paused, job.counters, error.description, nil) }
+                if error.kind == .reauthorizationRequired { return Outcome(state: .paused, counters: job.counters, note: error.description) }
                 let reason = "the mailbox could not be synced before planning the follow-ups (\(error.description))"
                 let server = account.provider == .gmailAPI ? "the Gmail API" : "the IMAP server"
-                return (.paused, job.counters, reason + " — resume with `outreach job resume \(jobID)` once \(server) answers", nil)
+                return Outcome(
+                    state: .paused, counters: job.counters, note: reason + " — resume with `outreach job resume \(jobID)` once \(server) answers"
+                )
             }
             let refresher = SyncRefresher(sync: sync, account: account)
             let planner = try await FollowUpRound(
@@ -151,10 +219,23 @@ public struct JobRunner: Sendable {
             beforeDelivery: { action, summary in try await pacing.beforeDelivery(action, summary: summary) },
             mayHandOver: { keeper.holds }
         )
-        do {
-            while true {
+        func ended(by stop: RoundStop, _ counters: Job.Counters) -> Outcome {
+            switch stop {
+            case .paused(let reason), .unreachable(let reason):
+                return Outcome(state: .paused, counters: counters, note: reason + " — resume with `outreach job resume \(jobID)`")
+            case .failed(let reason): return Outcome(state: .failed, counters: counters, note: reason)
+            case .cancelled: return Outcome(state: .cancelled, counters: counters, note: "cancelled by the operator")
+            case .leaseLost: return .leaseLost(counters)
+            }
+        }
+        var outage = ConnectionOutage(window: settings.reconnectWindowSeconds, backoff: settings.reconnectBackoff)
+        var counters = log.counters
+        while true {
+            var stop: RoundStop?
+            var summary = RoundSummary()
+            do {
                 try await reconcile(job: job, campaign: campaign, account: account, log: log, logger: logger)
-                let summary = try await runner.run(
+                summary = try await runner.run(
                     campaign: campaign, round: job.round,
                     options: .init(variant: job.spec.variant, jobID: jobID, backoff: settings.retryBackoff), hooks: hooks, plan: plan,
                     report: { event in
@@ -162,42 +243,56 @@ public struct JobRunner: Sendable {
                         log.row(event)
                     }
                 )
-                var counters = summary.counters
+                stop = summary.stop
+                counters = summary.counters
                 counters.total = max(counters.total, expected)
                 log.counters = counters
-                switch summary.stop {
-                case .paused(let reason): return (.paused, counters, reason + " — resume with `outreach job resume \(jobID)`", nil)
-                case .failed(let reason): return (.failed, counters, reason, nil)
-                case .cancelled: return (.cancelled, counters, "cancelled by the operator", nil)
-                case .leaseLost: return (.running, counters, nil, nil)
-                case nil: break
-                }
-                if summary.deferred > 0, let next = summary.nextRetryAt {
-                    // Rows the server asked us to retry later: the job waits (holding the account) and passes again.
-                    if let stop = try await pacing.wait(until: next, note: "\(summary.deferred) row(s) to retry at \(JobTime.format(next))") {
-                        switch stop {
-                        case .paused(let reason): return (.paused, counters, reason + " — resume with `outreach job resume \(jobID)`", nil)
-                        case .cancelled: return (.cancelled, counters, "cancelled by the operator", nil)
-                        case .failed(let reason): return (.failed, counters, reason, nil)
-                        case .leaseLost: return (.running, counters, nil, nil)
-                        }
-                    }
-                    continue
-                }
-                // A row whose outcome this pass could not learn is looked up in Sent now; if that settled it, count again.
-                if try await reconcile(job: job, campaign: campaign, account: account, log: log, logger: logger) > 0 { continue }
-                let note = counters.held > 0
-                    ? "\(counters.held) row(s) held for you: `outreach job logs \(jobID)` says why (missing data, or an outcome to confirm with `outreach job resolve`)"
-                    : nil
-                return (.completed, counters, note, nil)
+            } catch let error as TransportError where error.kind == .reauthorizationRequired {
+                // The OAuth grant is gone: every row would fail alike until the owner connects the account again.
+                return Outcome(state: .paused, counters: counters, note: error.description)
+            } catch let error as TransportError where error.isConnectionLevel {
+                // Opening the round's session (or the Sent lookup's) failed: the server is down, not a row.
+                stop = .unreachable(error.description)
             }
-        } catch let error as TransportError where error.kind == .reauthorizationRequired {
-            // The OAuth grant is gone: every row would fail alike until the owner connects the account again.
-            return (.paused, job.counters, error.description, nil)
-        } catch let error as TransportError where error.kind == .connection || error.kind == .timeout {
-            // Opening the round's session failed (a provider's token service down, say): nothing is wrong with a row.
-            return (.paused, job.counters, error.description + " — resume with `outreach job resume \(jobID)`", nil)
+            if counters.sent + counters.drafted > outage.progressMark { outage.recovered(progress: counters.sent + counters.drafted) }
+            if case .unreachable(let reason) = stop {
+                guard let retryAt = outage.nextAttempt(now: Date()) else {
+                    let tried = DurationText.format(seconds: settings.reconnectWindowSeconds)
+                    return ended(by: .paused("\(reason) (tried again for \(tried))"), counters)
+                }
+                let note = "\(reason) — trying again at \(JobTime.format(retryAt)) (attempt \(outage.attempts + 1); "
+                    + "the job pauses if the server is still unreachable at \(JobTime.format(outage.givesUpAt))"
+                if let stop = try await pacing.wait(until: retryAt, note: note + ")") { return ended(by: stop, counters) }
+                continue
+            }
+            if let stop { return ended(by: stop, counters) }
+            if summary.deferred > 0, let next = summary.nextRetryAt {
+                // Rows the server asked us to retry later: the job waits (holding the account) and passes again.
+                if let stop = try await pacing.wait(until: next, note: "\(summary.deferred) row(s) to retry at \(JobTime.format(next))") {
+                    return ended(by: stop, counters)
+                }
+                continue
+            }
+            // A row whose outcome this pass could not learn is looked up in Sent now; if that settled it, count again.
+            if try await reconcile(job: job, campaign: campaign, account: account, log: log, logger: logger) > 0 { continue }
+            let note = counters.held > 0
+                ? "\(counters.held) row(s) held for you: `outreach job logs \(jobID)` says why (missing data, or an outcome to confirm with `outreach job resolve`)"
+                : nil
+            return Outcome(state: .completed, counters: counters, note: note)
         }
+    }
+
+    /// A job sends with its owner's rights as they are when it starts or resumes, not as they were when it was
+    /// created: an admin may have revoked the grant, or removed the user, since.
+    /// - Returns: why the job may not send, or nil. Jobs made from the CLI (no owner) and admins' jobs may.
+    func ownerMayNotSend(_ job: Job, from account: Account) async throws -> String? {
+        guard let ownerID = job.ownerID else { return nil }
+        guard let owner = try await users.user(id: ownerID) else {
+            return "its owner (user #\(ownerID)) was removed, so it may not send from \(account.email); nothing more was sent"
+        }
+        if owner.isAdmin { return nil }
+        if let accountID = account.id, try await users.grantedAccountIDs(userID: ownerID).contains(accountID) { return nil }
+        return "\(owner.email) may no longer send from \(account.email) (an admin revoked the grant); nothing more was sent"
     }
 
     /// A worker that died may not have written its last log lines (they are written in batches); the ledger knows

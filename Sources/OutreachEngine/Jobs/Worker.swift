@@ -21,6 +21,9 @@ public struct Worker: Sendable {
         self.logger = logger
     }
 
+    /// A storage error in words with what to do; any other error as it describes itself.
+    static func words(_ error: any Error) -> String { StorageFault(error).map(\.description) ?? "\(error)" }
+
     /// Claims the next due job, if any (or only `jobID` and what must run before it).
     public func claim(only jobID: Int64? = nil) async throws -> JobClaim? {
         try await jobs.claim(
@@ -35,7 +38,8 @@ public struct Worker: Sendable {
         let holder = identity.description
         logger.info("worker \(holder) started")
         defer { logger.info("worker \(holder) stopped") }
-        try await jobs.heartbeat(holder: holder, now: Date())
+        // A database that refuses writes right now must not keep the worker from starting: claims retry below.
+        do { try await jobs.heartbeat(holder: holder, now: Date()) } catch { logger.warning("could not record this worker: \(Self.words(error))") }
         let heartbeat = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(5))
@@ -50,7 +54,7 @@ public struct Worker: Sendable {
                 var claimed: JobClaim?
                 if running < settings.concurrency {
                     do { claimed = try await claim() } catch {
-                        logger.warning("could not look for due jobs: \(error)")
+                        logger.warning("could not look for due jobs: \(Self.words(error)); trying again in \(settings.pollSeconds) s")
                     }
                 }
                 if let claim = claimed {

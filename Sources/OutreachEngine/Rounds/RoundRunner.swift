@@ -245,7 +245,8 @@ public struct RoundRunner: Sendable {
                 var rowLogger = logger
                 rowLogger[metadataKey: "row"] = "\(prospect.row)"
                 let handedOver = LockedBox<Int64?>(nil)
-                let handOver = Self.handOver(delivery, ledger: ledger, recorded: handedOver, mayHandOver: hooks.mayHandOver)
+                let storeFailure = LockedBox<StorageFault?>(nil)
+                let handOver = Self.handOver(delivery, ledger: ledger, recorded: handedOver, storeFailure: storeFailure, mayHandOver: hooks.mayHandOver)
                 let outcome: Result<DeliveryReceipt, TransportError>
                 do throws(TransportError) {
                     switch action {
@@ -265,6 +266,9 @@ public struct RoundRunner: Sendable {
                 } catch {
                     outcome = .failure(error)
                 }
+                // The ledger refused the hand-over, so the message was withdrawn before its final dot: a storage
+                // error, not a lost lease, and the job must say so.
+                if case .failure(let error) = outcome, error.kind == .withdrawn, let fault = storeFailure.get() { throw fault }
                 if delivery.id == nil, let id = handedOver.get() { delivery.id = id }
                 if case .success(let receipt) = outcome {
                     delivery.gmailMessageID = receipt.gmailMessageID ?? delivery.gmailMessageID
@@ -380,8 +384,12 @@ public struct RoundRunner: Sendable {
         case .reauthorizationRequired:
             // Every row would fail the same way; the job waits until the owner connects the account again.
             return .stop(.paused(error.description))
-        case .connection, .timeout, .protocolFailure:
-            // The server cannot be reached or misbehaves: no row is at fault; the job waits for the operator.
+        case .connection, .connectionLost, .timeout:
+            // The server cannot be reached, or the link broke before the final dot: no row is at fault, and this
+            // passes by itself more often than not; the job tries again for a while (JobRunner).
+            return .stop(.unreachable(error.description))
+        case .protocolFailure:
+            // The server misbehaves: no row is at fault; the job waits for the operator.
             return .stop(.paused(error.description))
         }
     }
@@ -393,7 +401,8 @@ public struct RoundRunner: Sendable {
     /// server can accept the message. It runs on the SMTP connection's own thread, which may block: the write is
     /// synchronous. Not recorded means not sent — the message is withdrawn.
     static func handOver(
-        _ delivery: Delivery, ledger: any DeliveryLedger, recorded: LockedBox<Int64?>, mayHandOver: @escaping @Sendable () -> Bool
+        _ delivery: Delivery, ledger: any DeliveryLedger, recorded: LockedBox<Int64?>, storeFailure: LockedBox<StorageFault?>,
+        mayHandOver: @escaping @Sendable () -> Bool
     ) -> @Sendable () -> Bool {
         { () -> Bool in
             guard mayHandOver() else { return false }
@@ -406,6 +415,7 @@ public struct RoundRunner: Sendable {
                 recorded.set(try ledger.recordHandOver(sending))
                 return true
             } catch {
+                storeFailure.set(StorageFault(error))
                 return false
             }
         }

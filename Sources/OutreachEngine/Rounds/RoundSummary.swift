@@ -54,13 +54,16 @@ public enum RoundStop: Sendable, Equatable {
     case paused(String)
     /// The job cannot go on (login refused, certificate not trusted).
     case failed(String)
+    /// The server could not be reached, or the connection to it broke: no row is at fault, and the job tries again
+    /// after a while (a relay restart, a network blip) before it waits for the operator.
+    case unreachable(String)
     case cancelled
     /// Another worker took the account over; this one must not send another message.
     case leaseLost
 
     public var reason: String {
         switch self {
-        case .paused(let reason), .failed(let reason): reason
+        case .paused(let reason), .failed(let reason), .unreachable(let reason): reason
         case .cancelled: "cancelled by the operator"
         case .leaseLost: "this worker lost the account's lock (its lease expired); another worker continues the job"
         }

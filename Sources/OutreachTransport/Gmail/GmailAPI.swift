@@ -184,7 +184,7 @@ public actor GmailAPI {
             do {
                 response = try await http.send(HTTPRequest(method: call.method, url: url, headers: headers, body: call.body))
             } catch {
-                let retryable = error.kind == .connection || error.kind == .timeout || error.kind == .outcomeUnknown
+                let retryable = error.isConnectionLevel || error.kind == .outcomeUnknown
                 if error.kind == .outcomeUnknown && call.submits {
                     throw TransportError(.outcomeUnknown, server: server, detail: "\(call.name): the request reached Gmail but no answer came back, so it may have been carried out (\(error.detail))")
                 }

@@ -420,7 +420,7 @@ public actor IMAPConnection {
     private func streamError(_ status: Int32, during command: String) -> TransportError {
         if status == MAILIMAP_ERROR_STREAM {
             close()
-            return TransportError(.connection, server: endpoint.label, detail: "the connection was lost during \(command)")
+            return TransportError(.connectionLost, server: endpoint.label, detail: "during \(command) at \(JobTime.format(Date()))")
         }
         return TransportError(.protocolFailure, server: endpoint.label, detail: "\(command) failed (libetpan error \(status))")
     }

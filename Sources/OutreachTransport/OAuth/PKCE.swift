@@ -1,9 +1,14 @@
 /// Proof Key for Code Exchange (RFC 7636, S256): ties the authorization code to this process, so a code caught
 /// on its way through the browser is useless to anyone else.
-public struct PKCE: Sendable {
+public struct PKCE: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public let verifier: String
     /// base64url(SHA-256(verifier)), no padding.
     public let challenge: String
+
+    /// The verifier is what makes a caught code useless: it prints as redacted.
+    public var description: String { "PKCE(challenge: \(challenge), verifier: redacted)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["challenge": challenge], displayStyle: .struct) }
 
     public init(verifier: String) {
         self.verifier = verifier

@@ -312,6 +312,11 @@ public actor SMTPConnection {
         if code == CURLE_OPERATION_TIMEDOUT {
             throw TransportError(.timeout, server: endpoint.label, detail: fallbackText)
         }
-        throw TransportError(.connection, server: endpoint.label, detail: fallbackText)
+        // It connected (or reused an open connection) and then the link failed: a reset, a close, a TLS read error.
+        // Nothing was handed over, so the message is not in doubt.
+        throw TransportError(
+            .connectionLost, server: endpoint.label,
+            detail: "\(fallbackText) at \(JobTime.format(Date()))" + (transfer.upload == nil ? "" : ", before the message was handed over, so it was not sent")
+        )
     }
 }

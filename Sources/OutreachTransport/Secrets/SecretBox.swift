@@ -7,7 +7,10 @@ import OutreachCore
 /// Sealed layout: `0x01` (format version) ‖ nonce (12) ‖ ciphertext ‖ tag (16). The caller names a context (for
 /// example `account:alice@example.com`) that is bound in as associated data, so a sealed password copied into
 /// another account's row fails to open instead of quietly logging in elsewhere.
-public struct SecretBox: Sendable {
+///
+/// It holds the master key, so it prints as redacted wherever it is printed, dumped or reflected (a service
+/// description logged at debug level, `dump`, string interpolation of a type that contains it).
+public struct SecretBox: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public static let keyLength = 32
     private static let version: UInt8 = 1
     private static let nonceLength = 12
@@ -28,6 +31,10 @@ public struct SecretBox: Sendable {
             }
         }
     }
+
+    public var description: String { "SecretBox(key: redacted)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 
     public init(key: [UInt8]) throws(Failure) {
         guard key.count == Self.keyLength else { throw .wrongKeyLength(key.count) }

@@ -23,21 +23,44 @@ public struct SyncTimerService: Service {
     public func run() async throws {
         let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: logger)
         try await cancelWhenGracefulShutdown {
+            // A database that refuses writes (disk full) must not end `serve`: the timer waits and tries again,
+            // sooner than its interval at first, so syncing resumes soon after the operator has fixed the cause.
+            var storeFailures = 0
             while !Task.isCancelled {
-                for account in try await database.accounts.allAccounts() {
-                    guard let id = account.id, !Task.isCancelled else { continue }
-                    do {
-                        let report = try await sync.run(account: account)
-                        try await database.syncStatus.record(SyncStatus(accountID: id, syncedAt: Date(), error: nil))
-                        logger.info("synced", metadata: ["account.email": "\(account.email)", "new": "\(report.newMessages)"])
-                    } catch is CancellationError {
-                        return
-                    } catch {
-                        try? await database.syncStatus.record(SyncStatus(accountID: id, syncedAt: Date(), error: "\(error)"))
-                        logger.warning("sync failed", metadata: ["account.email": "\(account.email)", "error": "\(error)"])
+                var storeFault: StorageFault?
+                do {
+                    for account in try await database.accounts.allAccounts() {
+                        guard let id = account.id, !Task.isCancelled else { continue }
+                        do {
+                            let report = try await sync.run(account: account)
+                            try await database.syncStatus.record(SyncStatus(accountID: id, syncedAt: Date(), error: nil))
+                            logger.info("synced", metadata: ["account.email": "\(account.email)", "new": "\(report.newMessages)"])
+                        } catch is CancellationError {
+                            return
+                        } catch {
+                            if let fault = StorageFault(error) {
+                                storeFault = fault
+                                break
+                            }
+                            try? await database.syncStatus.record(SyncStatus(accountID: id, syncedAt: Date(), error: "\(error)"))
+                            logger.warning("sync failed", metadata: ["account.email": "\(account.email)", "error": "\(error)"])
+                        }
                     }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    guard let fault = StorageFault(error) else { throw error }
+                    storeFault = fault
                 }
-                try await Task.sleep(for: .seconds(interval))
+                var pause = interval
+                if let storeFault {
+                    storeFailures += 1
+                    pause = min(interval, 5 * pow(2, Double(min(storeFailures, 6) - 1)))
+                    logger.error("sync stopped: \(storeFault); trying again in \(Int(pause)) s")
+                } else {
+                    storeFailures = 0
+                }
+                try await Task.sleep(for: .seconds(pause))
             }
         }
     }

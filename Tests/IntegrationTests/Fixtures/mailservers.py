@@ -35,6 +35,10 @@ by side.
         Stop the relay and Dovecot; succeeds when they are already gone.
     mailservers.py deliver DIR --from A --to B [--to C ...] FILE|-
         Deliver raw RFC 5322 bytes over LMTP into the recipients' INBOX.
+    mailservers.py relay-outage DIR --seconds S
+        Kill the SMTP relay (SIGKILL: open connections are cut, as in a
+        crash), keep its ports closed for S seconds, start it again with the
+        same settings, and return once both ports greet.
     mailservers.py fault DIR --greeting "421 4.7.0 Service not available"
     mailservers.py fault DIR --clear
         Set (DIR/faults.json) or clear the connection-level fault: while set,
@@ -1192,6 +1196,38 @@ def cmd_fault(args):
     return 0
 
 
+def cmd_relay_outage(args):
+    """Kill the relay (SIGKILL: open connections are cut, as in a crash),
+    keep its ports closed for --seconds, then start it again with the same
+    settings and wait until both ports greet."""
+    p = paths(args.dir)
+    if not os.path.exists(p["relay_config"]):
+        raise Fatal(f"{p['dir']} holds no instance (no {RELAY_CONFIG}); run start first")
+    with open(p["relay_config"]) as f:
+        cfg = json.load(f)
+    pid = relay_pid(p)
+    if not pid:
+        raise Fatal("the relay is not running")
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(args.seconds)
+    with open(p["relay_log"], "ab") as log:
+        subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "smtp-relay", p["dir"]],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True, cwd=p["dir"])
+    ctx = ssl.create_default_context(cafile=p["ca"])
+    ctx.check_hostname = False
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not (greets(cfg["smtpPort"], b"220") and greets(cfg["smtpsPort"], b"220", ctx)):
+        if time.monotonic() > deadline:
+            raise Fatal("the relay did not come back:\n" + tail(p["relay_log"]))
+        time.sleep(0.05)
+    return 0
+
+
 def main(argv):
     # A test runner may start us with signals blocked or ignored (a blocked mask survives fork and exec); the
     # servers we start would then shrug off SIGTERM and every stop would wait for its SIGKILL fallback.
@@ -1226,6 +1262,9 @@ def main(argv):
     g.add_argument("--greeting", metavar="LINE",
                    help="greet every new relay connection with LINE, then close it")
     g.add_argument("--clear", action="store_true", help="remove the fault")
+    s = sub.add_parser("relay-outage", help="kill the relay, keep it down, start it again")
+    s.add_argument("dir", metavar="DIR")
+    s.add_argument("--seconds", type=float, required=True, help="how long its ports stay closed")
     s = sub.add_parser("smtp-relay")  # internal: the detached relay process
     s.add_argument("dir", metavar="DIR")
     args = ap.parse_args(argv)
@@ -1239,6 +1278,8 @@ def main(argv):
             return cmd_deliver(args)
         if args.cmd == "fault":
             return cmd_fault(args)
+        if args.cmd == "relay-outage":
+            return cmd_relay_outage(args)
         return relay_main(args.dir)
     except Fatal as e:
         eprint(f"mailservers.py {args.cmd}: {e}")

@@ -103,19 +103,20 @@ struct OutreachSandbox {
 
     /// `outreach init`, then `sender` as an account on the test servers (STARTTLS submission, implicit-TLS IMAP),
     /// sending without a pause between messages.
-    func initialize(sender: (email: String, password: String), servers: MailServers, name: String? = nil) throws {
-        try expectSuccess(["init"])
+    /// - Parameter environment: for every command (`OUTREACH_DB` elsewhere, `LOG_LEVEL`, …).
+    func initialize(sender: (email: String, password: String), servers: MailServers, name: String? = nil, environment: [String: String] = [:]) throws {
+        try expectSuccess(["init"], environment: environment)
         try expectSuccess(
             ["account", "add", sender.email, "--smtp", servers.smtpURL, "--imap", servers.imapsURL, "--ca-file", servers.caFile, "--password-stdin"]
-                + (name.map { ["--name", $0] } ?? []), stdin: sender.password
+                + (name.map { ["--name", $0] } ?? []), stdin: sender.password, environment: environment
         )
-        try expectSuccess(["account", "set", sender.email, "--delay", "0", "--jitter", "0"])
+        try expectSuccess(["account", "set", sender.email, "--delay", "0", "--jitter", "0"], environment: environment)
     }
 
     /// Runs a command that must succeed; its output is in the error otherwise.
     @discardableResult
-    func expectSuccess(_ arguments: [String], stdin: String? = nil) throws -> CommandRunner.Result {
-        let result = try run(arguments, stdin: stdin)
+    func expectSuccess(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> CommandRunner.Result {
+        let result = try run(arguments, stdin: stdin, extraEnvironment: environment)
         guard result.status == 0 else { throw HarnessError("outreach \(arguments.joined(separator: " ")) failed (\(result.status)):\n\(result.output)") }
         return result
     }

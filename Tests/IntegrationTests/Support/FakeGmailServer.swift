@@ -158,6 +158,9 @@ final class FakeGmailServer: Sendable {
     func state() async throws -> [String: Any] { try await control("GET", "/__state") }
 
     /// The requests the server recorded (every API, /auth and /token call), oldest first.
+    /// Every access and refresh token the fake has issued (tests look for them where they must not be).
+    func issuedTokens() async throws -> [String] { (try await state()["issuedTokens"] as? [String]) ?? [] }
+
     func requests() async throws -> [[String: Any]] { (try await state()["requests"] as? [[String: Any]]) ?? [] }
 
     /// One mailbox's messages as the fake keeps them.

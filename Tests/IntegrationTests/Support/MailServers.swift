@@ -94,6 +94,13 @@ final class MailServers: @unchecked Sendable {
     /// The SMTP relay's log: which faults it injected, what it delivered.
     var relayLog: String { (try? String(contentsOfFile: directory.path + "/smtp-relay.log", encoding: .utf8)) ?? "" }
 
+    /// Kills the SMTP relay (open connections are cut, as in a crash), keeps its ports closed for `seconds`, then
+    /// starts it again and returns once it greets.
+    func relayOutage(seconds: Double) throws {
+        let result = try CommandRunner.run("/usr/bin/python3", [Self.script, "relay-outage", directory.path, "--seconds", String(seconds)], timeout: 60)
+        guard result.status == 0 else { throw HarnessError("the relay outage failed: \(result.stderr)") }
+    }
+
     func stop() {
         _ = try? CommandRunner.run("/usr/bin/python3", [Self.script, "stop", directory.path], timeout: 30)
         try? FileManager.default.removeItem(at: directory)

@@ -1847,7 +1847,8 @@ class Fake:
                 }
             return {"users": users, "requests": list(self.requests),
                     "violations": list(self.violations), "faults": dict(self.faults),
-                    "tokens": {"access": len(self.access), "refresh": len(self.refresh)}}
+                    "tokens": {"access": len(self.access), "refresh": len(self.refresh)},
+                    "issuedTokens": list(self.access) + list(self.refresh)}
 
 
 # --------------------------------------------------------------------------
