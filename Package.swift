@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 /// Shared by every Swift target, as Hummingbird does: `any` spelled out, and imports that are visible only where they are written.

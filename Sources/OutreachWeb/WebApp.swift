@@ -78,10 +78,13 @@ public struct WebApp: Sendable {
     }
 
     /// Runs the web server with the job worker and the sync timer in one service group until SIGTERM or SIGINT.
-    public func serve(host: String, port: Int, worker: Worker, syncEverySeconds: Double, onRunning: @escaping @Sendable (Int) async -> Void) async throws {
-        let services: [any Service] = [
-            WorkerService(worker: worker), SyncTimerService(database: database, registry: registry, interval: syncEverySeconds, logger: logger),
-        ]
+    /// - Parameters:
+    ///   - worker: runs due jobs in this process; nil when `outreach worker` processes do (`serve --no-worker`).
+    ///   - syncEverySeconds: the sync timer's interval; nil when `outreach sync --watch` syncs (`serve --no-sync`).
+    public func serve(host: String, port: Int, worker: Worker?, syncEverySeconds: Double?, onRunning: @escaping @Sendable (Int) async -> Void) async throws {
+        var services: [any Service] = []
+        if let worker { services.append(WorkerService(worker: worker)) }
+        if let syncEverySeconds { services.append(SyncTimerService(database: database, registry: registry, interval: syncEverySeconds, logger: logger)) }
         try await application(host: host, port: port, services: services, onRunning: onRunning).runService()
     }
 

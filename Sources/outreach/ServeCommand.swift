@@ -22,6 +22,8 @@ extension Outreach {
         @OptionGroup var global: GlobalOptions
         @Option(help: "The port (0: any free port, printed at start).") var port: Int = 8080
         @Option(help: "The address to listen on; 0.0.0.0 for every interface (put it behind HTTPS then).") var host: String = "127.0.0.1"
+        @Flag(help: "Run no job worker here (run `outreach worker` processes instead).") var noWorker = false
+        @Flag(help: "Run no sync timer here (run `outreach sync --watch` instead).") var noSync = false
 
         func run() async throws {
             let context = try CommandContext(global)
@@ -39,7 +41,8 @@ extension Outreach {
             )
             let every = try context.settings["OUTREACH_SYNC_EVERY"].flatMap { $0.isEmpty ? nil : $0 }.map { try DurationText.seconds($0) } ?? 300
             let host = host
-            try await web.serve(host: host, port: port, worker: try context.worker(database: database, registry: registry), syncEverySeconds: max(10, every)) { port in
+            let worker = noWorker ? nil : try context.worker(database: database, registry: registry)
+            try await web.serve(host: host, port: port, worker: worker, syncEverySeconds: noSync ? nil : max(10, every)) { port in
                 // Unbuffered: scripts and tests wait for this line.
                 FileHandle.standardOutput.write(Data("Outreach is listening on http://\(host):\(port)\n".utf8))
             }

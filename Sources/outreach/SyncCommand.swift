@@ -66,6 +66,8 @@ extension Outreach {
                         let elapsed = Date().timeIntervalSince(started)
                         let took = elapsed < 10 ? "\(Int((elapsed * 1000).rounded())) ms" : String(format: "%.1f s", elapsed)
                         print("\(label): \(report.newMessages) new (\(folders.joined(separator: ", "))); \(indexed) messages indexed; \(took)")
+                        // A log file or `docker logs` must see each pass as it ends, not when the buffer fills.
+                        fflush(nil)
                     } catch {
                         failures += 1
                         // What it indexed before the error stays; the next sync continues from there.

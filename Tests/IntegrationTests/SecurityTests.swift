@@ -41,9 +41,7 @@ struct SecurityTests {
             extraEnvironment: Self.debug.merging(["ADMIN_USERNAME": "boss@example.test", "ADMIN_PASSWORD": adminPassword]) { $1 }.merging(gmail.environment) { $1 }
         )
         defer { serve.stop() }
-        let deadline = Date().addingTimeInterval(30)
-        while !serve.output.contains("listening on"), Date() < deadline, serve.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(serve.output.contains("listening on"), "\(serve.output)")
+        _ = try await BrowserTests.waitUntilListening(serve)
         try await Task.sleep(for: .seconds(1))  // the worker and the sync timer start and log
         serve.stop()
         logs += serve.output
