@@ -148,6 +148,14 @@ enum RawHTTP {
     }
 }
 
+/// Runs blocking socket work on a thread of its own: the tests' cooperative pool (two threads on a small machine)
+/// must not wait on a socket, or other tests' servers seem not to start.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 /// A signed-in (or not yet signed-in) browser, by hand: its cookies, and the CSRF token its pages carry.
 final class RawWebClient {
     let port: Int
@@ -160,13 +168,14 @@ final class RawWebClient {
 
     /// One request; `headers` win over the defaults (Host, Cookie, Content-Length, Connection).
     @discardableResult
-    func request(_ method: String, _ path: String, headers: [String: String] = [:], body: Data = Data(), timeout: TimeInterval = 30) throws -> RawHTTP.Response {
+    func request(_ method: String, _ path: String, headers: [String: String] = [:], body: Data = Data(), timeout: TimeInterval = 30) async throws -> RawHTTP.Response {
         var fields: [String: String] = ["Host": "127.0.0.1:\(port)", "Connection": "close"]
         if !cookies.isEmpty { fields["Cookie"] = cookies.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ") }
         if method != "GET" && headers["Transfer-Encoding"] == nil { fields["Content-Length"] = String(body.count) }
         fields.merge(headers) { $1 }
         let head = "\(method) \(path) HTTP/1.1\r\n" + fields.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\r\n" }.joined() + "\r\n"
-        let response = try RawHTTP.exchange(port: port, head: head, body: body, timeout: timeout)
+        let port = port
+        let response = try await offThePool { try RawHTTP.exchange(port: port, head: head, body: body, timeout: timeout) }
         for cookie in response.headers("Set-Cookie") {
             let pair = cookie.split(separator: ";", maxSplits: 1)[0].split(separator: "=", maxSplits: 1)
             guard pair.count == 2 else { continue }
@@ -184,35 +193,35 @@ final class RawWebClient {
 
     /// A form post carrying the page's CSRF token.
     @discardableResult
-    func postForm(_ path: String, _ fields: [(String, String)], headers: [String: String] = [:]) throws -> RawHTTP.Response {
-        try request("POST", path, headers: ["Content-Type": "application/x-www-form-urlencoded"].merging(headers) { $1 }, body: Self.formBody([("_csrf", csrf)] + fields))
+    func postForm(_ path: String, _ fields: [(String, String)], headers: [String: String] = [:]) async throws -> RawHTTP.Response {
+        try await request("POST", path, headers: ["Content-Type": "application/x-www-form-urlencoded"].merging(headers) { $1 }, body: Self.formBody([("_csrf", csrf)] + fields))
     }
 
     /// A JSON API call carrying the session's CSRF token.
     @discardableResult
-    func postJSON(_ path: String, _ object: Any, headers: [String: String] = [:]) throws -> RawHTTP.Response {
-        try request(
+    func postJSON(_ path: String, _ object: Any, headers: [String: String] = [:]) async throws -> RawHTTP.Response {
+        try await request(
             "POST", path, headers: ["Content-Type": "application/json", "X-CSRF-Token": csrf].merging(headers) { $1 },
             body: try JSONSerialization.data(withJSONObject: object)
         )
     }
 
     /// The login page's token (and its cookie): what a sign-in posts back.
-    func loginToken() throws -> String {
-        let page = try request("GET", "/login")
+    func loginToken() async throws -> String {
+        let page = try await request("GET", "/login")
         guard let token = Self.firstMatch(#"name="_csrf" value="([0-9a-f]+)""#, in: page.text) else { throw HarnessError("no CSRF token on /login: \(page)") }
         return token
     }
 
     /// Signs in as the login form does, then reads the session's CSRF token from a page.
-    func signIn(_ email: String, _ password: String) throws {
-        let token = try loginToken()
-        let answer = try request(
+    func signIn(_ email: String, _ password: String) async throws {
+        let token = try await loginToken()
+        let answer = try await request(
             "POST", "/login", headers: ["Content-Type": "application/x-www-form-urlencoded"],
             body: Self.formBody([("_csrf", token), ("email", email), ("password", password)])
         )
         guard answer.status == 303 || answer.status == 302, cookies["outreach_session"] != nil else { throw HarnessError("\(email) could not sign in: \(answer)") }
-        try request("GET", "/help")
+        try await request("GET", "/help")
         guard !csrf.isEmpty else { throw HarnessError("no CSRF token on /help after signing in") }
     }
 
