@@ -3,9 +3,13 @@ import OutreachCore
 
 /// Campaigns and their prospects (the master file, as imported).
 public protocol CampaignStore: Sendable {
-    /// Throws ``StoreError/duplicateCampaign(name:)`` when the name is taken (case-insensitively).
+    /// Throws ``StoreError/duplicateCampaign(name:)`` when the owner already has a campaign of this name
+    /// (case-insensitively); other owners' names do not count.
     func createCampaign(_ campaign: Campaign) async throws -> Campaign
+    /// The oldest campaign of this name, whoever owns it.
     func campaign(named name: String) async throws -> Campaign?
+    /// Every campaign of this name (web users may each have one), oldest first.
+    func campaigns(named name: String) async throws -> [Campaign]
     func campaign(id: Int64) async throws -> Campaign?
     func allCampaigns() async throws -> [Campaign]
     func prospectCount(campaignID: Int64) async throws -> Int

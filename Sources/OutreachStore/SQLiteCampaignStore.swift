@@ -25,7 +25,10 @@ public struct SQLiteCampaignStore: CampaignStore {
 
     public func createCampaign(_ campaign: Campaign) async throws -> Campaign {
         try await writer.write { db in
-            if try CampaignRow.filter(Column("name") == campaign.name).fetchCount(db) > 0 { throw StoreError.duplicateCampaign(name: campaign.name) }
+            // Per owner: another user's campaign of this name must neither block the name nor be revealed by a refusal.
+            if try CampaignRow.filter(Column("name") == campaign.name && Column("ownerID") == campaign.ownerID).fetchCount(db) > 0 {
+                throw StoreError.duplicateCampaign(name: campaign.name)
+            }
             var row = CampaignRow(
                 id: nil, name: campaign.name, accountID: campaign.accountID, columns: campaign.columns, sourceFile: campaign.sourceFile,
                 createdAt: campaign.createdAt, ownerID: campaign.ownerID
@@ -36,7 +39,11 @@ public struct SQLiteCampaignStore: CampaignStore {
     }
 
     public func campaign(named name: String) async throws -> Campaign? {
-        try await writer.read { db in try CampaignRow.filter(Column("name") == name).fetchOne(db)?.campaign }
+        try await writer.read { db in try CampaignRow.filter(Column("name") == name).order(Column("id")).fetchOne(db)?.campaign }
+    }
+
+    public func campaigns(named name: String) async throws -> [Campaign] {
+        try await writer.read { db in try CampaignRow.filter(Column("name") == name).order(Column("id")).fetchAll(db).map(\.campaign) }
     }
 
     public func campaign(id: Int64) async throws -> Campaign? {

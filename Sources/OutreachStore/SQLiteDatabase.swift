@@ -278,6 +278,27 @@ public struct SQLiteDatabase: Sendable {
                 t.add(column: "gmailThreadID", .text)
             }
         }
+        migrator.registerMigration("v9-campaign-names-per-owner") { db in
+            // A campaign's name was unique across all users, so a refused name told a user that someone else had a
+            // campaign by that name. Names are now unique per owner (checked by createCampaign; not by an index, as
+            // removing a user hands their campaigns to the admins, whose names may then repeat). SQLite cannot drop
+            // a column's UNIQUE: the table is rebuilt with every row and id kept. Foreign keys are off during a
+            // migration (GRDB checks them after it), so prospects and jobs keep pointing at the same ids.
+            try db.create(table: "campaign_new") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().collate(.nocase)
+                t.column("accountID", .integer).notNull().references("account", onDelete: .restrict)
+                t.column("columns", .jsonText).notNull()
+                t.column("sourceFile", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("ownerID", .integer).references("user", onDelete: .setNull)
+            }
+            try db.execute(sql: "INSERT INTO campaign_new (id, name, accountID, columns, sourceFile, createdAt, ownerID) SELECT id, name, accountID, columns, sourceFile, createdAt, ownerID FROM campaign")
+            try db.drop(table: "campaign")
+            try db.rename(table: "campaign_new", to: "campaign")
+            try db.create(index: "campaign_owner_name", on: "campaign", columns: ["ownerID", "name"])
+            try db.create(index: "campaign_name", on: "campaign", columns: ["name"])
+        }
         return migrator
     }
 }

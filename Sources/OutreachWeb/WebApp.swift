@@ -23,10 +23,15 @@ public struct WebApp: Sendable {
     /// "Connect with Google" (nil: not configured).
     let google: GoogleOAuthSettings?
     let pendingGoogle = ShortLivedCache<String, PendingGoogleConnect>(lifetime: .seconds(600), capacity: 1_000)
+    /// The message the next page shows after a form's action, by session: kept here, never taken from the URL.
+    let flashes = ShortLivedCache<String, Flash>(lifetime: .seconds(300))
+    /// OUTREACH_PUBLIC_URL: the address browsers use (behind a proxy, the proxy's); nil when not configured.
+    let publicURL: PublicURL?
+    let timeouts: HTTPTimeouts
 
     public init(
         database: SQLiteDatabase, registry: AccountRegistry, logger: Logger, secureCookies: Bool = false, trustProxy: Bool = false,
-        google: GoogleOAuthSettings? = nil
+        google: GoogleOAuthSettings? = nil, publicURL: PublicURL? = nil, timeouts: HTTPTimeouts = .default
     ) throws {
         self.database = database
         self.registry = registry
@@ -35,6 +40,8 @@ public struct WebApp: Sendable {
         self.secureCookies = secureCookies
         self.trustProxy = trustProxy
         self.google = google
+        self.publicURL = publicURL
+        self.timeouts = timeouts
     }
 
     var scheduler: JobScheduler {
@@ -43,8 +50,11 @@ public struct WebApp: Sendable {
 
     public func router() -> Router<WebContext> {
         let router = Router(context: WebContext.self)
-        // Sessions first: an error page is drawn for the signed-in user, with the sidebar and their CSRF token.
-        router.add(middleware: SessionMiddleware(users: database.users, accounts: database.accounts, renderer: renderer, sessions: sessions))
+        router.add(middleware: SecurityHeadersMiddleware(renderer: renderer))
+        // Sessions next: an error page is drawn for the signed-in user, with the sidebar and their CSRF token.
+        router.add(middleware: SessionMiddleware(
+            users: database.users, accounts: database.accounts, renderer: renderer, sessions: sessions, publicURL: publicURL, trustProxy: trustProxy
+        ))
         router.add(middleware: ErrorPageMiddleware(renderer: renderer))
         router.get("/healthz") { _, _ in "ok" }
         router.get("/assets/:name") { _, context in
@@ -72,7 +82,7 @@ public struct WebApp: Sendable {
     /// The HTTP server as a service; `services` run beside it in the same service group (worker, sync timer).
     public func application(host: String, port: Int, services: [any Service], onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
-            router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "Outreach"), services: services,
+            router: router(), server: timeouts.server, configuration: .init(address: .hostname(host, port: port), serverName: "Outreach"), services: services,
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger
         )
     }
@@ -101,14 +111,37 @@ public struct WebApp: Sendable {
     }
 
     static func form(_ request: inout Request, _ context: WebContext) async throws -> FormData {
-        FormData(String(buffer: try await request.collectBody(upTo: WebContext.maxFormSize)))
+        FormData(String(buffer: try await BodyLimit.form.collect(&request)))
     }
 
-    static func jsonBody<T: Decodable>(_ type: T.Type, _ request: inout Request, _ context: WebContext) async throws -> T {
-        let buffer = try await request.collectBody(upTo: WebContext.maxFormSize)
-        do { return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView)) } catch {
-            throw HTTPError(.badRequest, message: "the request body is not the JSON this endpoint takes: \(error)")
+    static func jsonBody<T: Decodable>(_ type: T.Type, _ request: inout Request, _ context: WebContext, dates: Bool = false) async throws -> T {
+        let buffer = try await BodyLimit.form.collect(&request)
+        let decoder = JSONDecoder()
+        if dates { decoder.dateDecodingStrategy = .iso8601 }
+        do { return try decoder.decode(T.self, from: Data(buffer.readableBytesView)) } catch {
+            throw HTTPError(.badRequest, message: ErrorText.describe(error))
         }
+    }
+
+    /// Whether the user may create a job on (or resume one of) this account, asked of the store now: the session's
+    /// grants are up to two seconds old, and a grant revoked a moment ago must already stop a new job.
+    func mayStartJob(on accountID: Int64, _ access: Access) async throws -> Bool {
+        guard let userID = access.user.id, let user = try await database.users.user(id: userID) else { return false }
+        if user.isAdmin { return true }
+        return try await database.users.grantedAccountIDs(userID: userID).contains(accountID)
+    }
+
+    /// The redirect after a form's action, with the message the next page shows (kept for this session).
+    func redirect(to path: String, flash message: String, session: WebSession?) -> Response {
+        if let session { flashes.store(Flash(kind: "ok", message: message), for: session.tokenHash) }
+        return .redirect(to: path)
+    }
+
+    /// This session's message, shown once.
+    func takeFlash(_ session: WebSession?) -> [String: String]? {
+        guard let session, let flash = flashes.value(for: session.tokenHash) else { return nil }
+        flashes.remove(session.tokenHash)
+        return ["kind": flash.kind, "message": flash.message]
     }
 
     /// A page that says what happened and where to go next (used after a form post that failed).
@@ -159,7 +192,9 @@ struct ErrorPageMiddleware: RouterMiddleware {
             return Self.response(error, path: request.uri.path, session: context.session, renderer: renderer)
         } catch {
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            return Self.response(HTTPError(.internalServerError, message: "\(error)"), path: request.uri.path, session: context.session, renderer: renderer)
+            return Self.response(
+                HTTPError(.internalServerError, message: ErrorText.describe(error)), path: request.uri.path, session: context.session, renderer: renderer
+            )
         }
     }
 
@@ -175,6 +210,7 @@ struct ErrorPageMiddleware: RouterMiddleware {
         let heading = switch error.status {
         case .notFound: "Not found"
         case .forbidden: "Refused"
+        case .contentTooLarge: "Too large"
         case .internalServerError: "Something went wrong"
         default: "That did not work"
         }

@@ -19,10 +19,8 @@ public struct WebContext: RequestContext {
         self.peer = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
-    /// CSV uploads can be large; everything else is small forms.
-    public var maxUploadSize: Int { 64 * 1024 * 1024 }
-    /// Forms, JSON bodies and the login: small, and read before anyone is signed in.
-    static let maxFormSize = 1024 * 1024
+    /// Hummingbird's own decoders' limit; the routes read bodies through ``BodyLimit``.
+    public var maxUploadSize: Int { BodyLimit.upload.bytes }
 }
 
 /// A signed-in user, what they may see, and the token their forms must carry.

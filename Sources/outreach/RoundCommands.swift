@@ -138,10 +138,22 @@ extension Outreach {
     }
 }
 
-/// Finding a campaign by name for a command.
+/// Finding a campaign by name for a command. Names are unique per owner, so web users may each have a campaign of
+/// the same name: then the command asks for its number (`#12`, as `campaign list` shows).
 enum CampaignLookup {
     static func campaign(named name: String, in database: SQLiteDatabase) async throws -> Campaign {
-        guard let campaign = try await database.campaigns.campaign(named: name) else { throw StoreError.campaignNotFound(name: name) }
-        return campaign
+        let found = try await database.campaigns.campaigns(named: name)
+        if found.count == 1 { return found[0] }
+        if found.isEmpty {
+            if name.hasPrefix("#"), let id = Int64(name.dropFirst()), let campaign = try await database.campaigns.campaign(id: id) { return campaign }
+            throw StoreError.campaignNotFound(name: name)
+        }
+        var owners: [String] = []
+        for campaign in found {
+            var owner = "no owner"
+            if let ownerID = campaign.ownerID, let user = try await database.users.user(id: ownerID) { owner = user.email }
+            owners.append("#\(campaign.id ?? 0) (\(owner))")
+        }
+        throw ValidationError("several campaigns are named '\(name)': \(owners.joined(separator: ", ")); name one by its number, e.g. '#\(found[0].id ?? 0)'")
     }
 }

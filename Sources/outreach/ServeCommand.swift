@@ -14,7 +14,10 @@ extension Outreach {
                 `outreach user add EMAIL --admin`, or from ADMIN_USERNAME and ADMIN_PASSWORD in the environment or .env. \
                 OUTREACH_SYNC_EVERY (default 5m) sets the sync timer; OUTREACH_SECURE_COOKIES=1 marks cookies Secure \
                 (set it behind an HTTPS proxy that does not send X-Forwarded-Proto); OUTREACH_TRUST_PROXY=1 counts failed \
-                sign-ins by the X-Forwarded-For address the proxy adds (only behind such a proxy). SIGTERM stops cleanly: running \
+                sign-ins by the X-Forwarded-For address the proxy adds (only behind such a proxy). OUTREACH_PUBLIC_URL is the \
+                address browsers use (https://outreach.example.com): "Connect with Google" sends Google's answer there. \
+                OUTREACH_HTTP_HEADER_TIMEOUT (default 10s) closes a new connection that has not sent its request headers by then; \
+                OUTREACH_HTTP_IDLE_TIMEOUT (default 60s) closes one without traffic for that long. SIGTERM stops cleanly: running \
                 jobs stop between two rows and continue at the next start.
                 """
         )
@@ -35,9 +38,13 @@ extension Outreach {
             }
             let secure = ["1", "true", "yes"].contains(context.settings["OUTREACH_SECURE_COOKIES"]?.lowercased() ?? "")
             let trustProxy = ["1", "true", "yes"].contains(context.settings["OUTREACH_TRUST_PROXY"]?.lowercased() ?? "")
+            var publicURL: PublicURL?
+            if let text = context.settings["OUTREACH_PUBLIC_URL"], !text.isEmpty {
+                do { publicURL = try PublicURL(parsing: text) } catch { throw ValidationError(error.description) }
+            }
             let web = try WebApp(
                 database: database, registry: registry, logger: context.logger, secureCookies: secure, trustProxy: trustProxy,
-                google: GoogleOAuthSettings(settings: context.settings)
+                google: GoogleOAuthSettings(settings: context.settings), publicURL: publicURL, timeouts: try Self.timeouts(context.settings)
             )
             let every = try context.settings["OUTREACH_SYNC_EVERY"].flatMap { $0.isEmpty ? nil : $0 }.map { try DurationText.seconds($0) } ?? 300
             let host = host
@@ -46,6 +53,17 @@ extension Outreach {
                 // Unbuffered: scripts and tests wait for this line.
                 FileHandle.standardOutput.write(Data("Outreach is listening on http://\(host):\(port)\n".utf8))
             }
+        }
+
+        /// OUTREACH_HTTP_HEADER_TIMEOUT and OUTREACH_HTTP_IDLE_TIMEOUT ("10s", "2m"), else the defaults.
+        static func timeouts(_ settings: [String: String]) throws -> HTTPTimeouts {
+            func seconds(_ key: String, _ fallback: Duration) throws -> Duration {
+                guard let text = settings[key], !text.isEmpty else { return fallback }
+                let value = try DurationText.seconds(text)
+                guard value > 0 else { throw ValidationError("\(key) must be longer than 0 seconds") }
+                return .milliseconds(Int64(value * 1000))
+            }
+            return HTTPTimeouts(header: try seconds("OUTREACH_HTTP_HEADER_TIMEOUT", HTTPTimeouts.default.header), idle: try seconds("OUTREACH_HTTP_IDLE_TIMEOUT", HTTPTimeouts.default.idle))
         }
     }
 
@@ -58,6 +76,7 @@ extension Outreach {
         static func ensureAdminFromSettings(_ settings: [String: String], database: SQLiteDatabase) async throws {
             guard let email = settings["ADMIN_USERNAME"], !email.isEmpty, let password = settings["ADMIN_PASSWORD"], !password.isEmpty else { return }
             guard try await database.users.user(email: email) == nil else { return }
+            do { _ = try EmailAddress(parsing: email) } catch { throw ValidationError("ADMIN_USERNAME: \(error)") }
             if let problem = Passwords.problem(with: password) { throw ValidationError("ADMIN_PASSWORD: \(problem)") }
             _ = try await database.users.insert(User(email: email, role: .admin), passwordHash: await Passwords.hash(password))
             FileHandle.standardError.write(Data("Created the admin \(email.lowercased()) from ADMIN_USERNAME/ADMIN_PASSWORD.\n".utf8))
@@ -72,7 +91,7 @@ extension Outreach {
 
             func run() async throws {
                 let database = try CommandContext(global).openDatabase()
-                guard email.contains("@") else { throw ValidationError("'\(email)' is not an email address") }
+                do { _ = try EmailAddress(parsing: email) } catch { throw ValidationError("\(error)") }
                 let password = try PasswordInput.read(fromStandardInput: passwordStdin, prompt: "Password for \(email): ")
                 if let problem = Passwords.problem(with: password) { throw ValidationError(problem) }
                 let user = try await database.users.insert(User(email: email, role: admin ? .admin : .user), passwordHash: await Passwords.hash(password))

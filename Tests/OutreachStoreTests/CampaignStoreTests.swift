@@ -1,6 +1,7 @@
 import Foundation
+import GRDB
 import OutreachCore
-import OutreachStore
+@testable import OutreachStore
 import Testing
 
 struct CampaignStoreTests {
@@ -36,5 +37,40 @@ struct CampaignStoreTests {
         await #expect(throws: StoreError.duplicateCampaign(name: "q4")) {
             _ = try await database.campaigns.createCampaign(Campaign(name: "q4", accountID: account.id!, columns: [], sourceFile: ""))
         }
+    }
+}
+
+/// Campaign names are unique per owner since v9; a database from before keeps every campaign, prospect and job.
+struct CampaignNamesPerOwnerTests {
+    @Test("v9 keeps the campaigns, prospects and jobs of an older database; two users may then use the same name, one user not twice")
+    func migrationKeepsRowsAndScopesNamesToOwners() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("outreach-v8-\(UUID().uuidString).db").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteDatabase.migrator.migrate(queue, upTo: "v8-gmail-oauth")
+            try await queue.write { db in
+                try db.execute(sql: "INSERT INTO account (id, email, username, smtpURL, imapURL, passwordSealed, createdAt) VALUES (1, 's@example.com', 's', 'smtps://h', 'imaps://h', x'01', '2026-01-01 00:00:00.000')")
+                try db.execute(sql: "INSERT INTO user (id, email, passwordHash, role, createdAt) VALUES (7, 'anna@example.com', 'x', 'user', '2026-01-01 00:00:00.000'), (8, 'otto@example.com', 'x', 'user', '2026-01-01 00:00:00.000')")
+                try db.execute(sql: "INSERT INTO campaign (id, name, accountID, columns, sourceFile, createdAt, ownerID) VALUES (5, 'Q4 Leads', 1, '[]', 'q4.csv', '2026-01-01 00:00:00.000', 7)")
+                try db.execute(sql: "INSERT INTO prospect (campaignID, row, email, fields, selected) VALUES (5, 1, 'p1@example.com', '{}', 1), (5, 2, 'p2@example.com', '{}', 0)")
+                try db.execute(
+                    sql: "INSERT INTO job (campaignID, accountID, round, mode, force, template, templateName, state, runAt, createdAt, counters, ownerID) VALUES (5, 1, 1, 'send-all', 0, 'Subject: x\n\nHi', 't', 'pending', '2099-01-01 00:00:00.000', '2026-01-01 00:00:00.000', '{\"total\":2,\"sent\":0,\"drafted\":0,\"skipped\":0,\"failed\":0,\"held\":0}', 7)"
+                )
+            }
+        }
+        let database = try SQLiteDatabase(path: path, create: false)
+        let kept = try #require(try await database.campaigns.campaign(id: 5))
+        #expect(kept.name == "Q4 Leads" && kept.ownerID == 7 && kept.sourceFile == "q4.csv")
+        #expect(try await database.campaigns.prospectCount(campaignID: 5) == 2)
+        #expect(try await database.jobs.jobs(states: nil, ownerID: 7, limit: 10).map(\.campaignID) == [5])
+
+        // Another user's campaign of that name is neither refused nor revealed; the same owner twice is refused.
+        let other = try await database.campaigns.createCampaign(Campaign(name: "q4 leads", accountID: 1, columns: [], sourceFile: "", ownerID: 8))
+        #expect(other.id != nil && other.id! > 5)
+        await #expect(throws: StoreError.duplicateCampaign(name: "Q4 LEADS")) {
+            _ = try await database.campaigns.createCampaign(Campaign(name: "Q4 LEADS", accountID: 1, columns: [], sourceFile: "", ownerID: 7))
+        }
+        #expect(try await database.campaigns.campaigns(named: "Q4 Leads").map(\.id) == [5, other.id])
     }
 }

@@ -22,10 +22,17 @@ public enum Passwords {
     /// Checked when the address is unknown, so a wrong address costs the same time as a wrong password.
     static let dummyHash = Bcrypt.hash("no such user", cost: cost)
 
-    /// What the UI and the CLI accept as a new password.
+    /// bcrypt reads no further: two passwords that differ only after this many bytes would both sign in.
+    public static let maxBytes = 72
+
+    /// What the UI and the CLI accept as a new password. The upper bound counts UTF-8 bytes, not characters: "é"
+    /// takes 2, most emoji 4.
     public static func problem(with password: String) -> String? {
         if password.count < 10 { return "a password needs at least 10 characters" }
-        if password.count > 72 { return "bcrypt uses only the first 72 bytes of a password; choose one of at most 72 characters" }
+        let bytes = password.utf8.count
+        if bytes > maxBytes {
+            return "a password may be at most \(maxBytes) bytes long (bcrypt ignores the rest); this one is \(bytes) bytes in UTF-8, where accented letters take 2 bytes and emoji 4: choose a shorter one"
+        }
         return nil
     }
 }

@@ -99,7 +99,7 @@ extension WebApp {
         router.post("/api/campaigns/:id/jobs") { request, context in
             let access = try context.access()
             let campaign = try await campaign(try context.parameters.require("id", as: Int64.self), for: access)
-            guard access.canUse(accountID: campaign.accountID) else { throw Access.notFound() }
+            guard try await mayStartJob(on: campaign.accountID, access) else { throw Access.notFound() }
             struct Input: Decodable {
                 let round: Int
                 let subject: String?
@@ -110,11 +110,7 @@ extension WebApp {
                 let at: Date?
             }
             var request = request
-            let buffer = try await request.collectBody(upTo: context.maxUploadSize)
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            let input: Input
-            do { input = try decoder.decode(Input.self, from: Data(buffer.readableBytesView)) } catch { throw HTTPError(.badRequest, message: "\(error)") }
+            let input = try await Self.jsonBody(Input.self, &request, context, dates: true)
             guard input.round >= 1 else { throw HTTPError(.badRequest, message: "rounds start at 1") }
             let text = Self.templateText(subject: input.subject ?? "", body: input.body)
             do {
@@ -130,7 +126,7 @@ extension WebApp {
             } catch let error as HTTPError {
                 throw error
             } catch {
-                throw HTTPError(.badRequest, message: "\(error)")
+                throw HTTPError(.badRequest, message: ErrorText.describe(error))
             }
         }
 

@@ -41,7 +41,7 @@ extension WebApp {
                 rows.append(row)
             }
             var values: [String: Any] = ["accounts": rows, "isAdmin": access.isAdmin, "googleConfigured": google != nil]
-            if let flash = request.uri.queryParameters["added"] { values["flash"] = ["kind": "ok", "message": "Added \(flash)."] }
+            if let flash = takeFlash(context.session) { values["flash"] = flash }
             return renderer.page("accounts", title: "Accounts", section: "accounts", session: context.session, values: values)
         }
 
@@ -54,9 +54,9 @@ extension WebApp {
             do {
                 _ = try await registry.add(account, password: password)
             } catch {
-                return message("The account was not added", "\(error)", link: "/accounts", session: context.session, status: .badRequest)
+                return message("The account was not added", ErrorText.describe(error), link: "/accounts", session: context.session, status: .badRequest)
             }
-            return Response.redirect(to: "/accounts?added=\(account.email.description.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+            return redirect(to: "/accounts", flash: "Added \(account.email).", session: context.session)
         }
 
         router.post("/accounts/:id/settings") { request, context in
@@ -78,7 +78,7 @@ extension WebApp {
             } catch let error as HTTPError {
                 throw error
             } catch {
-                return message("The settings were not saved", "\(error)", link: "/accounts", session: context.session, status: .badRequest)
+                return message("The settings were not saved", ErrorText.describe(error), link: "/accounts", session: context.session, status: .badRequest)
             }
             return Response.redirect(to: "/accounts")
         }
@@ -104,14 +104,23 @@ extension WebApp {
                 throw HTTPError(.badRequest, message: "address, SMTP URL, IMAP URL and password are all needed")
             }
             let account = Account(
-                email: try EmailAddress(parsing: email), displayName: form.text("name"), username: form.text("username"),
+                email: try EmailAddress(parsing: email), displayName: try displayName(from: form), username: form.text("username"),
                 smtp: try ServerEndpoint(parsing: smtp, as: .smtp), imap: try ServerEndpoint(parsing: imap, as: .imap), trust: TLSTrust(caFile: form.text("caFile"))
             )
             return (account, Secret(password))
         } catch let error as HTTPError {
             throw error
         } catch {
-            throw HTTPError(.badRequest, message: "\(error)")
+            throw HTTPError(.badRequest, message: ErrorText.describe(error))
         }
+    }
+
+    /// The name shown in From: one line (a line break would start another header of the messages it sends).
+    static func displayName(from form: FormData) throws -> String? {
+        guard let name = form.text("name") else { return nil }
+        guard !name.contains(where: { $0.isNewline }) else {
+            throw HTTPError(.badRequest, message: "The display name must be one line: it may not contain a line break.")
+        }
+        return name
     }
 }

@@ -10,7 +10,7 @@ import OutreachTransport
 public struct GoogleOAuthSettings: Sendable {
     public var clientID: String
     public var clientSecret: Secret?
-    /// Nil: this server's `/oauth2/callback` on the host the browser used.
+    /// GMAIL_REDIRECT_URI; nil: OUTREACH_PUBLIC_URL's `/oauth2/callback` (never the request's Host header).
     public var redirectURI: String?
     public var scopes: [String]
     public var authURL: String
@@ -61,13 +61,20 @@ extension WebApp {
             do { email = try EmailAddress(parsing: form.text("email") ?? "") } catch {
                 return message("Connect with Google", "Enter the Gmail address to connect (\(error)).", link: "/accounts", session: context.session, status: .badRequest)
             }
+            // The address Google sends the browser back to, with the code: from the configuration only. A Host
+            // header is whatever the client wrote, and a code sent to the wrong host is someone else's to redeem.
+            guard let redirectURI = google.redirectURI ?? publicURL.map({ $0.base + Self.googleCallbackPath }) else {
+                return message(
+                    "Connect with Google is not set up",
+                    "Set OUTREACH_PUBLIC_URL to the address browsers use for this server (for example https://outreach.example.com), or GMAIL_REDIRECT_URI to its \(Self.googleCallbackPath), and restart `outreach serve`.",
+                    link: "/accounts", session: context.session, status: .badRequest
+                )
+            }
+            let displayName = try Self.displayName(from: form)
             let pkce = try PKCE.generate()
             let state = try SecretBox.randomBytes(16).map { String(format: "%02x", $0) }.joined()
-            // Behind an HTTPS proxy the browser came in over https: Google accepts only that for a web client.
-            let https = secureCookies || request.headers[.init("X-Forwarded-Proto")!]?.lowercased() == "https"
-            let redirectURI = google.redirectURI ?? "\(https ? "https" : "http")://\(request.head.authority ?? "127.0.0.1")\(Self.googleCallbackPath)"
             pendingGoogle.store(
-                PendingGoogleConnect(userID: access.user.id ?? 0, email: email, displayName: form.text("name"), verifier: pkce.verifier, redirectURI: redirectURI),
+                PendingGoogleConnect(userID: access.user.id ?? 0, email: email, displayName: displayName, verifier: pkce.verifier, redirectURI: redirectURI),
                 for: state
             )
             let url = google.client.authorizationURL(redirectURI: redirectURI, scopes: google.scopes, state: state, pkce: pkce, loginHint: email.description)
@@ -100,9 +107,9 @@ extension WebApp {
                 )
             } catch {
                 await http.close()
-                return message("The account was not connected", "\(error)", link: "/accounts", session: context.session, status: .badRequest)
+                return message("The account was not connected", ErrorText.describe(error), link: "/accounts", session: context.session, status: .badRequest)
             }
-            return Response.redirect(to: "/accounts?added=\(pending.email.description.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+            return redirect(to: "/accounts", flash: "Added \(pending.email).", session: context.session)
         }
     }
 }

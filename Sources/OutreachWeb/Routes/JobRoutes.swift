@@ -49,7 +49,7 @@ extension WebApp {
     func control(_ job: Job, _ action: String, access: Access) async throws {
         let id = job.id ?? 0
         // A user whose grant on the account was revoked may still stop their job, but not start it again.
-        if action == "resume", !access.canUse(accountID: job.accountID) { throw Access.notFound() }
+        if action == "resume", try await !mayStartJob(on: job.accountID, access) { throw Access.notFound() }
         do {
             switch action {
             case "cancel": _ = try await database.jobs.request(.cancel, jobID: id, now: Date())

@@ -36,7 +36,7 @@ extension WebApp {
                 throw HTTPError(.badRequest, message: "choose one of the accounts you may send from")
             }
             var request = request
-            let body = try await request.collectBody(upTo: context.maxUploadSize)
+            let body = try await BodyLimit.upload.collect(&request)
             let fileName = query["file"].map { String($0).removingPercentEncoding ?? String($0) } ?? "upload.csv"
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("outreach-upload-\(SessionToken.generate().prefix(12)).csv").path
             try Data(body.readableBytesView).write(to: URL(fileURLWithPath: path))
@@ -52,7 +52,7 @@ extension WebApp {
                 return try Self.json(Created(id: campaign.id ?? 0, imported: report.imported, report: report.description), status: .created)
             } catch {
                 // The upload's temporary path means nothing to the user; the file's own name does.
-                throw HTTPError(.badRequest, message: "\(error)".replacingOccurrences(of: path, with: fileName))
+                throw HTTPError(.badRequest, message: ErrorText.describe(error).replacingOccurrences(of: path, with: fileName))
             }
         }
 
@@ -105,7 +105,7 @@ extension WebApp {
             guard let prospect = try await database.campaigns.prospect(campaignID: campaign.id ?? 0, row: input.row) else { throw Access.notFound() }
             let template: EmailTemplate
             do { template = try EmailTemplate(parsing: Self.templateText(subject: input.subject, body: input.body)) } catch {
-                return try Self.json(Output(to: prospect.email.description, subject: "", text: "", html: "", held: "\(error)"))
+                return try Self.json(Output(to: prospect.email.description, subject: "", text: "", html: "", held: ErrorText.describe(error)))
             }
             switch RenderedRow.renderer(template)(prospect) {
             case .message(let subject, let text, let html):
@@ -137,7 +137,7 @@ extension WebApp {
         router.post("/campaigns/:id/send") { request, context in
             let access = try context.access()
             let campaign = try await campaign(try context.parameters.require("id", as: Int64.self), for: access)
-            guard access.canUse(accountID: campaign.accountID) else { throw Access.notFound() }
+            guard try await mayStartJob(on: campaign.accountID, access) else { throw Access.notFound() }
             var request = request
             let form = try await Self.form(&request, context)
             guard let subject = form.text("subject"), let body = form.text("body") else {
@@ -147,7 +147,7 @@ extension WebApp {
             let text = Self.templateText(subject: subject, body: body)
             let template: EmailTemplate
             do { template = try EmailTemplate(parsing: text) } catch {
-                return message("Nothing was scheduled", "\(error)", link: "/campaigns/\(campaign.id ?? 0)", session: context.session, status: .badRequest)
+                return message("Nothing was scheduled", ErrorText.describe(error), link: "/campaigns/\(campaign.id ?? 0)", session: context.session, status: .badRequest)
             }
             let errors = template.lint(knownKeys: campaign.columnKeys).filter { $0.severity == .error }
             guard errors.isEmpty else {

@@ -76,7 +76,7 @@ extension WebApp {
             let form = try await Self.form(&request, context)
             guard let campaignID = form.text("campaign").flatMap({ Int64($0) }) else { throw HTTPError(.badRequest, message: "choose a campaign") }
             let campaign = try await campaign(campaignID, for: access)
-            guard access.canUse(accountID: campaign.accountID) else { throw Access.notFound() }
+            guard try await mayStartJob(on: campaign.accountID, access) else { throw Access.notFound() }
             guard let round = form.text("round").flatMap({ Int($0) }), round >= 2 else { throw HTTPError(.badRequest, message: "follow-ups are rounds 2 and later") }
             guard let body = form.text("body") else {
                 return message("Nothing was scheduled", "The follow-up needs a body.", link: "/module2?campaign=\(campaignID)&round=\(round)", session: context.session, status: .badRequest)
@@ -90,7 +90,7 @@ extension WebApp {
             } catch let error as HTTPError {
                 throw error
             } catch {
-                return message("Nothing was scheduled", "\(error)", link: "/module2?campaign=\(campaignID)&round=\(round)", session: context.session, status: .badRequest)
+                return message("Nothing was scheduled", ErrorText.describe(error), link: "/module2?campaign=\(campaignID)&round=\(round)", session: context.session, status: .badRequest)
             }
             let spec = Job.Spec(mode: mode, force: form.flag("force"), template: text, templateName: "web: round \(round)")
             do {

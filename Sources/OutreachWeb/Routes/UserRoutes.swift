@@ -21,7 +21,7 @@ extension WebApp {
                 ])
             }
             var values: [String: Any] = ["users": users, "accounts": accounts.map { ["id": $0.id ?? 0, "email": $0.email.description] }]
-            if let note = request.uri.queryParameters["done"] { values["flash"] = ["kind": "ok", "message": String(note).removingPercentEncoding ?? String(note)] }
+            if let flash = takeFlash(context.session) { values["flash"] = flash }
             return renderer.page("users", title: "Users", section: "users", session: context.session, values: values)
         }
 
@@ -29,7 +29,10 @@ extension WebApp {
             try context.access().requireAdmin()
             var request = request
             let form = try await Self.form(&request, context)
-            guard let email = form.text("email"), email.contains("@") else { throw HTTPError(.badRequest, message: "give the user's email address") }
+            let email: String
+            do { email = try EmailAddress(parsing: form.text("email") ?? "").description } catch {
+                throw HTTPError(.badRequest, message: "The user's email address is not valid: \(error).")
+            }
             let password = form["password"] ?? ""
             if let problem = Passwords.problem(with: password) { throw HTTPError(.badRequest, message: problem) }
             let role = User.Role(rawValue: form["role"] ?? "") ?? .user
@@ -38,7 +41,7 @@ extension WebApp {
             } catch let error as UserStoreError {
                 throw HTTPError(.conflict, message: error.description)
             }
-            return Response.redirect(to: "/users?done=" + ("Added \(email.lowercased()).".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+            return redirect(to: "/users", flash: "Added \(email.lowercased()).", session: context.session)
         }
 
         router.post("/users/grant") { request, context in
@@ -49,7 +52,7 @@ extension WebApp {
                 let accountID = form.text("account").flatMap({ Int64($0) }), let account = try await database.accounts.account(id: accountID)
             else { throw HTTPError(.badRequest, message: "choose a user and an account") }
             try await database.users.grant(userID: userID, accountID: accountID)
-            return Response.redirect(to: "/users?done=" + ("\(user.email) may now send from \(account.email).".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+            return redirect(to: "/users", flash: "\(user.email) may now send from \(account.email).", session: context.session)
         }
 
         router.post("/users/:id/revoke") { request, context in

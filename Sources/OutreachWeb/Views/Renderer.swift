@@ -38,7 +38,6 @@ struct Renderer: Sendable {
         headers[.cacheControl] = "no-store"
         // Everything is served by the app itself; nothing may load from elsewhere.
         headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
-        headers[.init("X-Content-Type-Options")!] = "nosniff"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 }
