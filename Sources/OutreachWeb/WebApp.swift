@@ -192,10 +192,17 @@ struct ErrorPageMiddleware: RouterMiddleware {
             return Self.response(error, path: request.uri.path, session: context.session, renderer: renderer)
         } catch {
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            return Self.response(
-                HTTPError(.internalServerError, message: ErrorText.describe(error)), path: request.uri.path, session: context.session, renderer: renderer
-            )
+            return Self.response(Self.httpError(for: error), path: request.uri.path, session: context.session, renderer: renderer)
         }
+    }
+
+    /// A failure no route turned into an answer: 503 with what to do when the database refuses writes (the request
+    /// may work once the operator has freed space; a mail provider retries a 5xx), else 500 in words.
+    static func httpError(for error: any Error) -> HTTPError {
+        if let fault = StorageFault(error) {
+            return HTTPError(.serviceUnavailable, message: "Nothing was changed: \(fault.description). Try again once that is fixed.")
+        }
+        return HTTPError(.internalServerError, message: ErrorText.describe(error))
     }
 
     static func response(_ error: HTTPError, path: String, session: WebSession?, renderer: Renderer) -> Response {
@@ -211,6 +218,7 @@ struct ErrorPageMiddleware: RouterMiddleware {
         case .notFound: "Not found"
         case .forbidden: "Refused"
         case .contentTooLarge: "Too large"
+        case .serviceUnavailable: "Not available right now"
         case .internalServerError: "Something went wrong"
         default: "That did not work"
         }

@@ -135,16 +135,8 @@ extension Outreach {
             func run() async throws {
                 let database = try CommandContext(global).openDatabase()
                 let (user, account) = try await pair.find(in: database)
-                try await database.users.revoke(userID: user.id!, accountID: account.id!)
-                let cancelled = try await database.jobs.cancelJobs(
-                    ownerID: user.id!, accountID: account.id!, reason: "\(user.email) may no longer send from \(account.email)", now: Date()
-                )
-                print("\(user.email) may no longer send from \(account.email); \(Self.jobsCancelled(cancelled)).")
-            }
-
-            /// "2 jobs cancelled" / "no job cancelled": what a revoke or remove did to the user's jobs.
-            static func jobsCancelled(_ count: Int) -> String {
-                count == 0 ? "no pending job to cancel" : "\(count) job\(count == 1 ? "" : "s") that had not ended cancelled"
+                let cancelled = try await UserAccess(users: database.users, jobs: database.jobs).revoke(user, from: account)
+                print("\(user.email) may no longer send from \(account.email); \(UserAccess.cancelledText(cancelled)).")
             }
         }
 
@@ -157,10 +149,9 @@ extension Outreach {
 
             func run() async throws {
                 let database = try CommandContext(global).openDatabase()
-                guard let user = try await database.users.user(email: email), let userID = user.id else { throw UserStoreError.userNotFound(email: email) }
-                let cancelled = try await database.jobs.cancelJobs(ownerID: userID, accountID: nil, reason: "its owner \(user.email) was removed", now: Date())
-                try await database.users.remove(userID: userID)
-                print("Removed \(user.email); \(Revoke.jobsCancelled(cancelled)).")
+                guard let user = try await database.users.user(email: email), user.id != nil else { throw UserStoreError.userNotFound(email: email) }
+                let cancelled = try await UserAccess(users: database.users, jobs: database.jobs).remove(user)
+                print("Removed \(user.email); \(UserAccess.cancelledText(cancelled)).")
             }
         }
 

@@ -162,6 +162,29 @@ struct FaultTests {
     }
 }
 
+extension FaultTests {
+    @Test("a database that refuses writes: the web answers 503 saying what is wrong (no internal name), and works again once it is fixed")
+    func storageErrorInTheWeb() async throws {
+        let server = try await WebHardeningTests.Server()
+        defer { server.stop() }
+        let client = server.client()
+        try await client.signIn(WebHardeningTests.user.email, WebHardeningTests.user.password)
+        let disk = SmallDisk(existing: server.cli.directory)
+        try disk.makeImmutable(["outreach.db", "outreach.db-wal"])
+        defer { try? disk.makeWritable(["outreach.db", "outreach.db-wal"]) }
+        let refused = try await client.request(
+            "POST", "/api/campaigns?name=Blocked&account=\(WebHardeningTests.account)",
+            headers: ["X-CSRF-Token": client.csrf, "Content-Type": "text/csv"], body: Data("email,first\np1@example.test,Ann\n".utf8)
+        )
+        #expect(refused.status == 503, "\(refused)")
+        #expect(refused.text.contains("the database could not be written"), "\(refused.text)")
+        WebHardeningTests.expectNoInternalNames(refused, "the 503")
+        try disk.makeWritable(["outreach.db", "outreach.db-wal"])
+        let id = try await server.uploadCampaign(client, name: "After")
+        #expect(id > 0)
+    }
+}
+
 /// A folder for a test's database: a small tmpfs the test can fill (megabytes > 0), or a folder on the machine's
 /// disk whose files the test can make immutable (chattr +i works on ext4, not on tmpfs).
 struct SmallDisk {
@@ -179,6 +202,12 @@ struct SmallDisk {
     }
 
     /// Fills the file system with a filler file until no space (or only `leavingKilobytes`) is left.
+    /// A folder that exists already (a sandbox's), on the machine's disk.
+    init(existing path: String) {
+        self.path = path
+        mounted = false
+    }
+
     func fill(leavingKilobytes: Int = 0) throws {
         let free = try CommandRunner.run("/usr/bin/df", ["--output=avail", "-k", path], timeout: 10).stdout.split(separator: "\n").last.flatMap {
             Int($0.trimmingCharacters(in: .whitespaces))

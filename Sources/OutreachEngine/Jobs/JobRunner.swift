@@ -116,7 +116,7 @@ public struct JobRunner: Sendable {
     ) async -> Ending {
         let jobID = claim.job.id ?? 0
         let note = "stopped: \(fault.description). Nothing was sent twice. Resume with `outreach job resume \(jobID)` once the database can be written"
-        logger.error("job stopped by a storage error: \(fault)")
+        logger.error("job stopped by a storage error: \(fault)", metadata: ["store.detail": "\(fault.detail ?? "")"])
         // Said at once, not through the database: `--wait` and the worker's log show it while the store is down.
         onEvent(JobEvent(jobID: jobID, kind: .error, detail: "\(fault.description); the round stops here and is paused once the database can be written"))
         let started = ContinuousClock.now

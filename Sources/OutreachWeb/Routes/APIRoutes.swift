@@ -126,7 +126,7 @@ extension WebApp {
             } catch let error as HTTPError {
                 throw error
             } catch {
-                throw HTTPError(.badRequest, message: ErrorText.describe(error))
+                throw HTTPError(.badRequest, message: try ErrorText.forRequest(error))
             }
         }
 

@@ -54,7 +54,7 @@ extension WebApp {
             do {
                 _ = try await registry.add(account, password: password)
             } catch {
-                return message("The account was not added", ErrorText.describe(error), link: "/accounts", session: context.session, status: .badRequest)
+                return message("The account was not added", try ErrorText.forRequest(error), link: "/accounts", session: context.session, status: .badRequest)
             }
             return redirect(to: "/accounts", flash: "Added \(account.email).", session: context.session)
         }
@@ -78,7 +78,7 @@ extension WebApp {
             } catch let error as HTTPError {
                 throw error
             } catch {
-                return message("The settings were not saved", ErrorText.describe(error), link: "/accounts", session: context.session, status: .badRequest)
+                return message("The settings were not saved", try ErrorText.forRequest(error), link: "/accounts", session: context.session, status: .badRequest)
             }
             return Response.redirect(to: "/accounts")
         }
@@ -111,7 +111,7 @@ extension WebApp {
         } catch let error as HTTPError {
             throw error
         } catch {
-            throw HTTPError(.badRequest, message: ErrorText.describe(error))
+            throw HTTPError(.badRequest, message: try ErrorText.forRequest(error))
         }
     }
 

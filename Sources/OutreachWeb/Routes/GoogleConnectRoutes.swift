@@ -107,7 +107,7 @@ extension WebApp {
                 )
             } catch {
                 await http.close()
-                return message("The account was not connected", ErrorText.describe(error), link: "/accounts", session: context.session, status: .badRequest)
+                return message("The account was not connected", try ErrorText.forRequest(error), link: "/accounts", session: context.session, status: .badRequest)
             }
             return redirect(to: "/accounts", flash: "Added \(pending.email).", session: context.session)
         }

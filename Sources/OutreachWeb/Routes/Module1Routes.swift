@@ -52,7 +52,7 @@ extension WebApp {
                 return try Self.json(Created(id: campaign.id ?? 0, imported: report.imported, report: report.description), status: .created)
             } catch {
                 // The upload's temporary path means nothing to the user; the file's own name does.
-                throw HTTPError(.badRequest, message: ErrorText.describe(error).replacingOccurrences(of: path, with: fileName))
+                throw HTTPError(.badRequest, message: try ErrorText.forRequest(error).replacingOccurrences(of: path, with: fileName))
             }
         }
 
@@ -105,7 +105,7 @@ extension WebApp {
             guard let prospect = try await database.campaigns.prospect(campaignID: campaign.id ?? 0, row: input.row) else { throw Access.notFound() }
             let template: EmailTemplate
             do { template = try EmailTemplate(parsing: Self.templateText(subject: input.subject, body: input.body)) } catch {
-                return try Self.json(Output(to: prospect.email.description, subject: "", text: "", html: "", held: ErrorText.describe(error)))
+                return try Self.json(Output(to: prospect.email.description, subject: "", text: "", html: "", held: try ErrorText.forRequest(error)))
             }
             switch RenderedRow.renderer(template)(prospect) {
             case .message(let subject, let text, let html):
@@ -147,7 +147,7 @@ extension WebApp {
             let text = Self.templateText(subject: subject, body: body)
             let template: EmailTemplate
             do { template = try EmailTemplate(parsing: text) } catch {
-                return message("Nothing was scheduled", ErrorText.describe(error), link: "/campaigns/\(campaign.id ?? 0)", session: context.session, status: .badRequest)
+                return message("Nothing was scheduled", try ErrorText.forRequest(error), link: "/campaigns/\(campaign.id ?? 0)", session: context.session, status: .badRequest)
             }
             let errors = template.lint(knownKeys: campaign.columnKeys).filter { $0.severity == .error }
             guard errors.isEmpty else {

@@ -90,7 +90,7 @@ extension WebApp {
             } catch let error as HTTPError {
                 throw error
             } catch {
-                return message("Nothing was scheduled", ErrorText.describe(error), link: "/module2?campaign=\(campaignID)&round=\(round)", session: context.session, status: .badRequest)
+                return message("Nothing was scheduled", try ErrorText.forRequest(error), link: "/module2?campaign=\(campaignID)&round=\(round)", session: context.session, status: .badRequest)
             }
             let spec = Job.Spec(mode: mode, force: form.flag("force"), template: text, templateName: "web: round \(round)")
             do {

@@ -60,9 +60,13 @@ extension WebApp {
             var request = request
             let form = try await Self.form(&request, context)
             let userID = try context.parameters.require("id", as: Int64.self)
-            guard let accountID = form.text("account").flatMap({ Int64($0) }) else { throw HTTPError(.badRequest, message: "which account?") }
-            try await database.users.revoke(userID: userID, accountID: accountID)
-            return Response.redirect(to: "/users")
+            guard let user = try await database.users.user(id: userID), let accountID = form.text("account").flatMap({ Int64($0) }),
+                let account = try await database.accounts.account(id: accountID)
+            else { throw HTTPError(.badRequest, message: "choose a user and one of their accounts") }
+            let cancelled = try await UserAccess(users: database.users, jobs: database.jobs).revoke(user, from: account)
+            return redirect(
+                to: "/users", flash: "\(user.email) may no longer send from \(account.email); \(UserAccess.cancelledText(cancelled)).", session: context.session
+            )
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OutreachStore
 
 /// What a response may say about an error: the project's own typed errors are written for operators and are shown
 /// as they are; a JSON decoding error is put in words; anything else (a database or network library's error) is
@@ -7,9 +8,17 @@ enum ErrorText {
     static let generic = "The server could not complete this request; its log has the details."
 
     static func describe(_ error: any Error) -> String {
+        if let fault = StorageFault(error) { return fault.description }
         if let decoding = error as? DecodingError { return describe(decoding) }
         if isOwn(error) { return String(describing: error) }
         return generic
+    }
+
+    /// For a route that answers a failed action itself (a 400 page): the text to show — but a database that refuses
+    /// writes is no fault of the request, so that error goes on to the error middleware, which answers 503.
+    static func forRequest(_ error: any Error) throws -> String {
+        if let fault = StorageFault(error) { throw fault }
+        return describe(error)
     }
 
     /// True for errors declared in Outreach's modules (`OutreachStore.StoreError`, …), whose descriptions are sentences.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import OutreachStore
 
 /// The outermost middleware: every response — pages, JSON, assets, redirects, errors — says `nosniff` (a browser
 /// must not guess a type from the bytes) and keeps its address out of the `Referer` of requests to other sites.
@@ -19,9 +20,7 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
             response = ErrorPageMiddleware.response(error, path: request.uri.path, session: nil, renderer: renderer)
         } catch {
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            response = ErrorPageMiddleware.response(
-                HTTPError(.internalServerError, message: ErrorText.describe(error)), path: request.uri.path, session: nil, renderer: renderer
-            )
+            response = ErrorPageMiddleware.response(ErrorPageMiddleware.httpError(for: error), path: request.uri.path, session: nil, renderer: renderer)
         }
         response.headers[.init("X-Content-Type-Options")!] = "nosniff"
         response.headers[.init("Referrer-Policy")!] = Self.referrerPolicy

@@ -56,7 +56,7 @@ public struct SyncTimerService: Service {
                 if let storeFault {
                     storeFailures += 1
                     pause = min(interval, 5 * pow(2, Double(min(storeFailures, 6) - 1)))
-                    logger.error("sync stopped: \(storeFault); trying again in \(Int(pause)) s")
+                    logger.error("sync stopped: \(storeFault); trying again in \(Int(pause)) s", metadata: ["store.detail": "\(storeFault.detail ?? "")"])
                 } else {
                     storeFailures = 0
                 }
