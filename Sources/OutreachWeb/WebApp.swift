@@ -22,11 +22,13 @@ public struct WebApp: Sendable {
     let trustProxy: Bool
     /// "Connect with Google" (nil: not configured).
     let google: GoogleOAuthSettings?
+    /// How uploaded CSVs are read (the cell size limit).
+    let csvImport: CSVImportSettings
     let pendingGoogle = ShortLivedCache<String, PendingGoogleConnect>(lifetime: .seconds(600), capacity: 1_000)
 
     public init(
         database: SQLiteDatabase, registry: AccountRegistry, logger: Logger, secureCookies: Bool = false, trustProxy: Bool = false,
-        google: GoogleOAuthSettings? = nil
+        google: GoogleOAuthSettings? = nil, csvImport: CSVImportSettings = .init()
     ) throws {
         self.database = database
         self.registry = registry
@@ -35,6 +37,7 @@ public struct WebApp: Sendable {
         self.secureCookies = secureCookies
         self.trustProxy = trustProxy
         self.google = google
+        self.csvImport = csvImport
     }
 
     var scheduler: JobScheduler {
