@@ -11,9 +11,11 @@ public struct CampaignImporter: Sendable {
     let campaigns: any CampaignStore
     let chunkSize: Int
     let batchSize: Int
+    let settings: CSVImportSettings
 
-    public init(campaigns: any CampaignStore, chunkSize: Int = 1 << 20, batchSize: Int = 2_000) {
+    public init(campaigns: any CampaignStore, settings: CSVImportSettings = .init(), chunkSize: Int = 1 << 20, batchSize: Int = 2_000) {
         self.campaigns = campaigns
+        self.settings = settings
         self.chunkSize = chunkSize
         self.batchSize = batchSize
     }
@@ -45,7 +47,7 @@ public struct CampaignImporter: Sendable {
         }
         defer { try? handle.close() }
 
-        var parser = CSVParser()
+        var parser = CSVParser(maximumFieldLength: settings.maximumFieldBytes)
         var pending: [CSVRecord] = []
         var finished = false
         func readMore() throws -> Bool {

@@ -1,14 +1,16 @@
 import Foundation
+import OutreachCore
 
 /// Message-IDs we assign before a message leaves, so a retry or a reconciliation can find the very same message.
 public enum MessageIdentifier {
     /// A globally unique id, without angle brackets: 128 random bits and the time, at the sender's own domain
-    /// (RFC 5322 §3.6.4 recommends a domain the sender controls; receivers' spam filters look for it).
+    /// (RFC 5322 §3.6.4 recommends a domain the sender controls; receivers' spam filters look for it). An
+    /// internationalised domain is written in its IDNA (`xn--`) form: a header is ASCII.
     public static func generate(domain: String, now: Date = Date()) -> String {
         var rng = SystemRandomNumberGenerator()
         let random = (0..<2).map { _ in String(rng.next() as UInt64, radix: 36) }.joined(separator: ".")
         let millis = String(UInt64(max(0, now.timeIntervalSince1970 * 1000)), radix: 36)
-        return "\(millis).\(random)@\(domain.lowercased())"
+        return "\(millis).\(random)@\((Punycode.asciiDomain(domain) ?? domain).lowercased())"
     }
 
     /// Every `<id>` in a header value, brackets removed. Used for References and In-Reply-To values that

@@ -52,12 +52,14 @@ public struct OutgoingMessage: Sendable, Equatable {
         func addresses(_ list: [Mailbox], field: String) throws(CompositionError) -> String {
             var parts: [String] = []
             for box in list {
-                try HeaderEncoding.checkSafe(box.address.description, field: field)
+                // The address in its wire form: an internationalised domain as IDNA (`xn--…`), which every server reads.
+                let address = box.address.wireForm
+                try HeaderEncoding.checkSafe(address, field: field)
                 if let name = box.name {
                     try HeaderEncoding.checkSafe(name, field: field)
-                    parts.append("\(HeaderEncoding.encodePhrase(name)) <\(box.address)>")
+                    parts.append("\(HeaderEncoding.encodePhrase(name)) <\(address)>")
                 } else {
-                    parts.append(box.address.description)
+                    parts.append(address)
                 }
             }
             return parts.joined(separator: ", ")

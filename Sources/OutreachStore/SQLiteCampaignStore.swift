@@ -183,7 +183,17 @@ public struct SQLiteCampaignStore: CampaignStore {
         var fields: [ColumnKey: String] = [:]
         for (key, value) in object { fields[ColumnKey(normalizedValue: key)] = value }
         let email: EmailAddress
-        do { email = try EmailAddress(parsing: fields[.email] ?? emailText) } catch { throw StoreError.corrupt("prospect \(emailText): \(error)") }
+        let address = fields[.email] ?? emailText
+        do {
+            email = try EmailAddress(parsing: address)
+        } catch {
+            // Imports before invisible characters were refused stored such addresses: load them as they are (the row
+            // fails when sent, as it always did) rather than make the whole campaign unreadable.
+            guard case .invisibleCharacter = error, let at = address.lastIndex(of: "@") else {
+                throw StoreError.corrupt("prospect \(emailText.visiblyEscaped): \(error)")
+            }
+            email = EmailAddress(localPart: String(address[..<at]), domain: String(address[address.index(after: at)...]))
+        }
         return Prospect(id: row[0], campaignID: row[1], row: row[2], email: email, fields: fields, selected: row[5], variant: row[6])
     }
 }

@@ -22,6 +22,8 @@ public struct WebApp: Sendable {
     let trustProxy: Bool
     /// "Connect with Google" (nil: not configured).
     let google: GoogleOAuthSettings?
+    /// How uploaded CSVs are read (the cell size limit).
+    let csvImport: CSVImportSettings
     let pendingGoogle = ShortLivedCache<String, PendingGoogleConnect>(lifetime: .seconds(600), capacity: 1_000)
     /// The message the next page shows after a form's action, by session: kept here, never taken from the URL.
     let flashes = ShortLivedCache<String, Flash>(lifetime: .seconds(300))
@@ -31,7 +33,7 @@ public struct WebApp: Sendable {
 
     public init(
         database: SQLiteDatabase, registry: AccountRegistry, logger: Logger, secureCookies: Bool = false, trustProxy: Bool = false,
-        google: GoogleOAuthSettings? = nil, publicURL: PublicURL? = nil, timeouts: HTTPTimeouts = .default
+        google: GoogleOAuthSettings? = nil, publicURL: PublicURL? = nil, timeouts: HTTPTimeouts = .default, csvImport: CSVImportSettings = .init()
     ) throws {
         self.database = database
         self.registry = registry
@@ -42,6 +44,7 @@ public struct WebApp: Sendable {
         self.google = google
         self.publicURL = publicURL
         self.timeouts = timeouts
+        self.csvImport = csvImport
     }
 
     var scheduler: JobScheduler {

@@ -44,7 +44,8 @@ extension Outreach {
             }
             let web = try WebApp(
                 database: database, registry: registry, logger: context.logger, secureCookies: secure, trustProxy: trustProxy,
-                google: GoogleOAuthSettings(settings: context.settings), publicURL: publicURL, timeouts: try Self.timeouts(context.settings)
+                google: GoogleOAuthSettings(settings: context.settings), publicURL: publicURL, timeouts: try Self.timeouts(context.settings),
+                csvImport: try CSVImportSettings(settings: context.settings)
             )
             let every = try context.settings["OUTREACH_SYNC_EVERY"].flatMap { $0.isEmpty ? nil : $0 }.map { try DurationText.seconds($0) } ?? 300
             let host = host

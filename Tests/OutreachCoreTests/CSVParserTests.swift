@@ -253,15 +253,55 @@ struct CSVParserTests {
         #expect(CSVError.unterminatedQuote(line: 3).description.hasPrefix("line 3: a quoted field starts here and is never closed"))
     }
 
-    @Test("A runaway quoted field is refused once it passes the limit, not buffered to the end of the file")
-    func fieldTooLong() throws {
+    @Test("A runaway quoted field is kept no longer than the limit and reported as the quote that is never closed")
+    func runawayQuote() throws {
         var file = Array("email,note\na@x.com,\"".utf8)
         file += Array(repeating: UInt8(ascii: "x"), count: 5000)
-        #expect(throws: CSVError.fieldTooLong(line: 2, limit: 1024)) {
+        file += Array("\nb@x.com,ok\n".utf8)
+        #expect(throws: CSVError.unterminatedQuote(line: 2)) {
             try parse(file, cuts: Array(stride(from: 100, to: file.count, by: 100)), sampleLength: 3, maximumFieldLength: 1024)
         }
-        #expect(throws: CSVError.fieldTooLong(line: 2, limit: 1024)) { try parse(file, maximumFieldLength: 1024) }
-        #expect(try parse(file + [UInt8(ascii: "\"")], maximumFieldLength: 8192).records.last?.fields[1].count == 5000)
+        #expect(throws: CSVError.unterminatedQuote(line: 2)) { try parse(file, maximumFieldLength: 1024) }
+    }
+
+    @Test("A closed field over the limit is refused with the limit in words, without the unclosed-quote hint")
+    func fieldTooLong() throws {
+        for quoted in [true, false] {
+            var file = Array("email,note\na@x.com,\(quoted ? "\"" : "")".utf8)
+            file += Array(repeating: UInt8(ascii: "x"), count: 5000)
+            if quoted { file += Array("\"\"x".utf8) + [UInt8(ascii: "\"")] }
+            file += Array("\nb@x.com,ok\n".utf8)
+            #expect(throws: CSVError.fieldTooLong(line: 2, limit: 1024)) {
+                try parse(file, cuts: Array(stride(from: 100, to: file.count, by: 100)), sampleLength: 3, maximumFieldLength: 1024)
+            }
+            #expect(throws: CSVError.fieldTooLong(line: 2, limit: 1024)) { try parse(file, maximumFieldLength: 1024) }
+            #expect(try parse(file, maximumFieldLength: 8192).records[1].fields[1].count >= 5000)
+        }
+    }
+
+    @Test("A closed 5 MB quoted field: the default limit, 1 MiB, is named with the setting that changes it")
+    func fiveMegabyteField() throws {
+        let file = Array("email,note\na@x.com,\"".utf8) + Array(repeating: UInt8(ascii: "x"), count: 5_000_000) + Array("\"\n".utf8)
+        let error = try #require(throws: CSVError.self) { try parse(file, cuts: Array(stride(from: 1 << 16, to: file.count, by: 1 << 16))) }
+        #expect(error == .fieldTooLong(line: 2, limit: 1 << 20))
+        #expect(error.description == "line 2: a value is longer than 1 MiB, the most one cell may hold — shorten it, or raise the limit with OUTREACH_CSV_MAX_FIELD_BYTES if the file really needs such cells")
+        #expect(!error.description.contains("never closed"))
+        #expect(CSVError.fieldTooLong(line: 1, limit: 512 << 10).description.contains("longer than 512 KiB"))
+        #expect(CSVError.fieldTooLong(line: 1, limit: 1000).description.contains("longer than 1000 bytes"))
+    }
+
+    @Test("OUTREACH_CSV_MAX_FIELD_BYTES sets the cell limit, in bytes or with a unit", arguments: [
+        ("", 1 << 20), ("2097152", 2 << 20), ("512KiB", 512 << 10), ("4 MiB", 4 << 20), ("8m", 8 << 20), ("64K", 64 << 10),
+    ])
+    func maximumFieldBytesSetting(value: String, bytes: Int) throws {
+        #expect(try CSVImportSettings(settings: ["OUTREACH_CSV_MAX_FIELD_BYTES": value]).maximumFieldBytes == bytes)
+    }
+
+    @Test("A wrong OUTREACH_CSV_MAX_FIELD_BYTES is refused with an example", arguments: ["0", "-1", "lots", "5GiB", "1.5MiB"])
+    func badMaximumFieldBytesSetting(value: String) {
+        #expect(throws: CSVImportSettingsError(name: "OUTREACH_CSV_MAX_FIELD_BYTES", value: value, problem: "give a size in bytes, such as 1048576, 512KiB or 4MiB (at most 2 GiB)")) {
+            try CSVImportSettings(settings: ["OUTREACH_CSV_MAX_FIELD_BYTES": value])
+        }
     }
 
     @Test("Delimiter detection", arguments: [

@@ -142,6 +142,30 @@ struct MasterFileLayoutTests {
         #expect(!report.hasIssues)
     }
 
+    @Test("Every cell a spreadsheet could run as a formula is written with an apostrophe and imports back unchanged", arguments: [
+        "-1+cmd|' /C calc'!A0", "+1", "-2 (x)", "@SUM(A1)", "\tx", "\rx", "=1", "+49 30 1234", "-5", "'=1", "''+2",
+    ])
+    func formulaGuardRoundTrip(value: String) throws {
+        let writer = CSVWriter()
+        let export = writer.line(["email", "notes"]) + writer.line(["ann@example.com", value])
+        let cell = try #require(try CSVParser.parse(Array(export.utf8)).last?.fields.last)
+        #expect(cell == "'" + value)
+        let (_, prospects, report) = try importFile(export)
+        #expect(prospects.first?.fields["notes"] == value)
+        #expect(!report.hasIssues)
+    }
+
+    @Test("Cells that cannot start a formula are written as they are, and a leading apostrophe of one's own stays", arguments: [
+        "Ann", "1+2", "'quoted'", "'", "' =1", "x=1",
+    ])
+    func formulaGuardLeavesOthers(value: String) throws {
+        let writer = CSVWriter()
+        let export = writer.line(["email", "notes"]) + writer.line(["ann@example.com", value])
+        #expect(try CSVParser.parse(Array(export.utf8)).last?.fields.last == value)
+        let (_, prospects, _) = try importFile(export)
+        #expect(prospects.first?.fields["notes"] == value)
+    }
+
     @Test("Select cells", arguments: [
         ("1", true), ("yes", true), ("Y", true), ("TRUE", true), ("x", true), ("✓", true), (" X ", true),
         ("", false), ("0", false), ("no", false), ("FALSE", false),
@@ -261,5 +285,63 @@ struct MasterFileLayoutTests {
         #expect(summary.contains("The file is Windows-1252"))
         #expect(summary.contains("2 fields were not UTF-8 and were read as Windows-1252"))
         #expect(summary.contains("Values are separated by ';'."))
+    }
+
+    @Test("Addresses with invisible characters are refused at import and reported by row, the character named and escaped")
+    func invisibleCharactersInAddresses() throws {
+        let hidden: [(String, String)] = [
+            ("p1@pros\u{FEFF}pects.test", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+            ("p2@prospects.test\u{200B}", "U+200B ZERO WIDTH SPACE"),
+            ("p3@pros\u{00AD}pects.test", "U+00AD SOFT HYPHEN"),
+            ("p4@prospects.test\u{00AD}", "U+00AD SOFT HYPHEN"),
+            ("p5\u{200B}@prospects.test", "U+200B ZERO WIDTH SPACE"),
+            ("p6@prospects\u{2060}.test", "U+2060 WORD JOINER"),
+            ("p7@pro\u{200C}spects.test", "U+200C ZERO WIDTH NON-JOINER"),
+            ("p8@prospects.test\u{200E}", "U+200E LEFT-TO-RIGHT MARK"),
+        ]
+        let file = "email,name\n" + hidden.map { "\($0.0),x\n" }.joined() + "p9@bücher.test,ok\n"
+        let (_, prospects, report) = try importFile(file)
+        #expect(prospects.map(\.email.description) == ["p9@bücher.test"])
+        #expect(report.invalidEmails == hidden.count)
+        let summary = report.summary()
+        for (row, (address, name)) in hidden.enumerated() {
+            let shown = address.visiblyEscaped
+            #expect(summary.contains("row \(row + 1) (line \(row + 2)): '\(shown)' holds an invisible character, \(name)"), "\(summary)")
+        }
+        #expect(!summary.unicodeScalars.contains { $0.isInvisible }, "\(summary)")
+    }
+
+    @Test("A trailing byte order mark is trimmed like white space, so that address imports as it would be sent")
+    func trailingByteOrderMark() throws {
+        let (_, prospects, _) = try importFile("email\np1@prospects.test\u{FEFF}\n")
+        #expect(prospects.map(\.email.wireForm) == ["p1@prospects.test"])
+    }
+
+    @Test("A row with a NUL or another control character in any cell is refused, naming the row and the column, never echoing the byte")
+    func controlCharactersInValues() throws {
+        var bytes = Array("email,First Name,Notes\r\n".utf8)
+        bytes += Array("a@x.test,Ann,fine\r\n".utf8)
+        bytes += Array("b@x.test,Bo".utf8) + [0x00] + Array("b,note\r\n".utf8)
+        bytes += Array("c@x.test,Cy,\"two\r\nlines\ttabbed\"\r\n".utf8)
+        bytes += Array("d@x.test,Di,esc".utf8) + [0x1B] + Array("[31mred\r\n".utf8)
+        bytes += Array("e@x.te".utf8) + [0x07] + Array("st,Ed,x\r\n".utf8)
+        bytes += Array("f@x.test,Fy,c1 ".utf8) + [0xC2, 0x85] + Array("\r\n".utf8)
+        let (_, prospects, report) = try importFile(bytes)
+        #expect(prospects.map(\.email.description) == ["a@x.test", "c@x.test"])
+        #expect(prospects.last?.fields["notes"] == "two\r\nlines\ttabbed")
+        #expect(report.count(of: .controlCharacter) == 4)
+        let summary = report.summary()
+        #expect(summary.contains("4 rows with control characters:"), "\(summary)")
+        #expect(summary.contains("row 2 (line 3): column B 'First Name' holds a control character, U+0000 NUL, the mark of a damaged file"), "\(summary)")
+        #expect(summary.contains("row 4 (line 6): column C 'Notes' holds a control character, U+001B ESC"), "\(summary)")
+        #expect(summary.contains("row 5 (line 7): column A 'email' holds a control character, U+0007 BEL"), "\(summary)")
+        #expect(summary.contains("row 6 (line 8): column C 'Notes' holds a control character, U+0085"), "\(summary)")
+        #expect(!summary.unicodeScalars.contains { $0.isControlCharacter && $0 != "\n" }, "\(summary)")
+    }
+
+    @Test("Headers with control characters are shown escaped when no email column is found")
+    func controlCharactersInHeaders() {
+        let error = MasterFileError.noEmailColumn(headers: ["na\u{0}me", "\u{1B}[2Jcompany"])
+        #expect(error.description.contains("\"na\\u{0}me\", \"\\u{1B}[2Jcompany\""), "\(error)")
     }
 }

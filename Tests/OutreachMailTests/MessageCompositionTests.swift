@@ -35,6 +35,22 @@ struct MessageCompositionTests {
         #expect(text.contains("Content-Type: multipart/alternative"))
     }
 
+    @Test("internationalised domains go into To, From and Message-ID in their IDNA form; the headers stay ASCII")
+    func internationalisedDomains() throws {
+        let msg = OutgoingMessage(
+            from: Mailbox(try EmailAddress(parsing: "sales@Bücher.test"), name: "Sam"),
+            to: [Mailbox(try EmailAddress(parsing: "someone@bücher.test")), Mailbox(try EmailAddress(parsing: "li@例え.テスト"), name: "Li")],
+            subject: "Hello", date: Date(timeIntervalSince1970: 1_780_000_000), textBody: "Hi"
+        )
+        let text = try msg.rendered()
+        let headerBlock = String(text[..<text.range(of: "\r\n\r\n")!.upperBound])
+        #expect(headerBlock.contains("To: someone@xn--bcher-kva.test, Li <li@xn--r8jz45g.xn--zckzah>"), "\(headerBlock)")
+        #expect(headerBlock.contains("From: Sam <sales@xn--bcher-kva.test>"), "\(headerBlock)")
+        #expect(msg.messageID.hasSuffix("@xn--bcher-kva.test"))
+        #expect(headerBlock.unicodeScalars.allSatisfy { $0.isASCII }, "\(headerBlock)")
+        #expect(HeaderParser.parse(headerBlock).to.first?.address.description == "someone@xn--bcher-kva.test")
+    }
+
     @Test("a line break in any header value refuses the whole message")
     func headerInjection() throws {
         #expect(throws: CompositionError.lineBreakInHeader(field: "Subject")) { try message(subject: "Hi\r\nBcc: victim@example.net").rendered() }

@@ -7,13 +7,7 @@ import Testing
 struct CampaignStoreTests {
     @Test("prospect fields come back exactly, whatever characters they hold; duplicates name the row that has the address")
     func fieldsRoundTrip() async throws {
-        let database = try SQLiteDatabase.inMemory()
-        let account = try await database.accounts.insert(
-            Account(
-                email: try EmailAddress(parsing: "s@example.com"), smtp: try ServerEndpoint(parsing: "smtps://h", as: .smtp),
-                imap: try ServerEndpoint(parsing: "imaps://h", as: .imap)
-            ), sealedPassword: [1]
-        )
+        let (database, account) = try await Self.databaseWithAccount()
         let campaign = try await database.campaigns.createCampaign(
             Campaign(name: "Q4", accountID: try #require(account.id), columns: [.init(header: "Notes", key: "notes")], sourceFile: "/x.csv")
         )
@@ -37,6 +31,30 @@ struct CampaignStoreTests {
         await #expect(throws: StoreError.duplicateCampaign(name: "q4")) {
             _ = try await database.campaigns.createCampaign(Campaign(name: "q4", accountID: account.id!, columns: [], sourceFile: ""))
         }
+    }
+
+    @Test("an address with an invisible character stored by an older import still loads, so its campaign stays readable")
+    func olderInvisibleAddressLoads() async throws {
+        let (database, account) = try await Self.databaseWithAccount()
+        let campaign = try await database.campaigns.createCampaign(Campaign(name: "Old", accountID: try #require(account.id), columns: [], sourceFile: "/x.csv"))
+        let old = EmailAddress(localPart: "p1", domain: "pros\u{FEFF}pects.test")
+        _ = try await database.campaigns.insertProspects([
+            Prospect(campaignID: campaign.id!, row: 1, email: old, fields: [.email: old.description], selected: false, variant: nil)
+        ])
+        let stored = try #require(try await database.campaigns.prospect(campaignID: campaign.id!, row: 1))
+        #expect(stored.email == old)
+    }
+
+    /// An in-memory database with one sending account.
+    static func databaseWithAccount() async throws -> (SQLiteDatabase, Account) {
+        let database = try SQLiteDatabase.inMemory()
+        let account = try await database.accounts.insert(
+            Account(
+                email: try EmailAddress(parsing: "s@example.com"), smtp: try ServerEndpoint(parsing: "smtps://h", as: .smtp),
+                imap: try ServerEndpoint(parsing: "imaps://h", as: .imap)
+            ), sealedPassword: [1]
+        )
+        return (database, account)
     }
 }
 

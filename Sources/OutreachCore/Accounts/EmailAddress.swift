@@ -1,8 +1,11 @@
 /// A mailbox address (`local@domain`) that passed the checks an MTA would apply before accepting it.
 ///
 /// Validation follows the WHATWG "valid e-mail address" grammar (what browsers accept), which is a deliberate
-/// subset of RFC 5322 that excludes quoted local parts and comments, plus RFC 5321's length limits. Domains are
-/// kept as typed; comparison is case-insensitive on the domain and exact on the local part, as RFC 5321 says,
+/// subset of RFC 5322 that excludes quoted local parts and comments, plus RFC 5321's length limits. Control and
+/// invisible characters (U+200B, U+00AD, U+FEFF, …) are refused anywhere in the address: they make an address that
+/// looks right and that no server accepts. Internationalised domains are accepted when every non-ASCII character is a
+/// letter, mark or digit; they are kept (and shown) as typed, and go on the wire as ``wireForm``, in their IDNA
+/// (`xn--`) form. Domains are kept as typed; comparison is case-insensitive on the domain and exact on the local part, as RFC 5321 says,
 /// but ``normalized`` lowercases both because every real provider treats local parts case-insensitively.
 public struct EmailAddress: Hashable, Sendable, CustomStringConvertible, Codable {
     public let localPart: String
@@ -11,6 +14,11 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible, Codable
     public var description: String { "\(localPart)@\(domain)" }
     /// The form used as a key (deduplication, lookups): trimmed and lowercased.
     public var normalized: String { description.lowercased() }
+    /// The domain as SMTP and message headers carry it: ASCII, internationalised labels in their IDNA (`xn--`) form
+    /// (``Punycode/asciiDomain(_:)``).
+    public var asciiDomain: String { Punycode.asciiDomain(domain) ?? domain }
+    /// The address as it goes on the wire (RCPT TO, MAIL FROM, To/From headers): ``localPart``@``asciiDomain``.
+    public var wireForm: String { "\(localPart)@\(asciiDomain)" }
 
     public enum Invalid: Error, Equatable, CustomStringConvertible {
         case empty
@@ -18,15 +26,26 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible, Codable
         case badLocalPart(String)
         case badDomain(String)
         case tooLong(String)
+        /// A control character, or one that shows nothing (``Unicode/Scalar/isInvisible``), anywhere in the address.
+        case invisibleCharacter(String, Unicode.Scalar)
 
         public var description: String {
             switch self {
             case .empty: "the address is empty"
-            case .missingAt(let s): "'\(s)' is not an email address (no @)"
-            case .badLocalPart(let s): "'\(s)' has characters that are not allowed before the @"
-            case .badDomain(let s): "'\(s)' has a domain that is not a valid host name"
-            case .tooLong(let s): "'\(s)' is longer than SMTP allows (64 characters before the @, 254 in all)"
+            case .missingAt(let s): "'\(s.visiblyEscaped)' is not an email address (no @)"
+            case .badLocalPart(let s): "'\(s.visiblyEscaped)' has characters that are not allowed before the @"
+            case .badDomain(let s): "'\(s.visiblyEscaped)' has a domain that is not a valid host name"
+            case .tooLong(let s): "'\(s.visiblyEscaped)' is longer than SMTP allows (64 characters before the @, 254 in all)"
+            case .invisibleCharacter(let s, let scalar):
+                "'\(s.visiblyEscaped)' \(Self.invisibleReason(scalar)) — delete it (retype the address if it looks right; "
+                    + "such characters come with text copied from web pages and documents)"
             }
+        }
+
+        /// "holds an invisible character, U+200B ZERO WIDTH SPACE, that mail servers refuse".
+        public static func invisibleReason(_ scalar: Unicode.Scalar) -> String {
+            let kind = scalar.isControlCharacter ? "a control character" : "an invisible character"
+            return "holds \(kind), \(scalar.codePointDescription), that mail servers refuse"
         }
     }
 
@@ -46,6 +65,9 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible, Codable
             text = String(text.dropFirst().dropLast())
         }
         guard !text.isEmpty else { throw .empty }
+        if let hidden = text.unicodeScalars.first(where: { $0.isControlCharacter || $0.isInvisible }) {
+            throw .invisibleCharacter(text, hidden)
+        }
         guard let at = text.lastIndex(of: "@") else { throw .missingAt(text) }
         let local = String(text[..<at])
         let domain = String(text[text.index(after: at)...])
@@ -114,19 +136,38 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible, Codable
     }
 
     /// Dot-separated labels of letters, digits and inner hyphens, at most 63 octets each; at least one dot, since a bare
-    /// host name is never a prospect's domain. Non-ASCII labels (IDN) are accepted and left for the transport to encode.
+    /// host name is never a prospect's domain. Non-ASCII labels (IDN) may hold letters, marks and digits; the limits
+    /// apply to their IDNA form, the one that goes on the wire.
     static func isValidDomain(_ domain: String) -> Bool {
-        guard !domain.isEmpty, domain.utf8.count <= 253 else { return false }
+        let isASCII = domain.utf8.allSatisfy { $0 < 0x80 }
+        guard !domain.isEmpty, !isASCII || domain.utf8.count <= 253 else { return false }
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2 else { return false }
         for label in labels {
-            guard !label.isEmpty, label.utf8.count <= 63, label.first != "-", label.last != "-" else { return false }
+            guard !label.isEmpty, !isASCII || label.utf8.count <= 63, label.first != "-", label.last != "-" else { return false }
             for scalar in label.unicodeScalars {
-                let ok = scalar.value > 0x7F || scalar.properties.isAlphabetic && scalar.isASCII || ("0"..."9").contains(scalar) || scalar == "-"
+                let ok = scalar.isASCII
+                    ? scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-"
+                    : isInternationalDomainScalar(scalar)
                 if !ok { return false }
             }
         }
-        return true
+        guard !isASCII else { return true }
+        guard let ascii = Punycode.asciiDomain(domain), ascii.utf8.count <= 253 else { return false }
+        return ascii.split(separator: ".").allSatisfy { $0.utf8.count <= 63 }
+    }
+
+    /// Letters, combining marks and decimal digits: what IDNA lets a label hold, roughly (no symbols, punctuation,
+    /// spaces or invisible characters).
+    private static func isInternationalDomainScalar(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isInvisible || scalar.isControlCharacter { return false }
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+            .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber:
+            return true
+        default:
+            return false
+        }
     }
 }
 

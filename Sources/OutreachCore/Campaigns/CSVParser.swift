@@ -24,9 +24,11 @@
 ///
 /// Fields are kept as written: nothing is trimmed here.
 public struct CSVParser: Sendable {
-    /// The longest field accepted by default. Longer fields are refused rather than buffered: a prospect list has no
-    /// business with a megabyte cell, and the usual cause is a quote that is never closed, which would otherwise
-    /// swallow the rest of a million-row file into memory.
+    /// The longest field accepted by default (1 MiB; `OUTREACH_CSV_MAX_FIELD_BYTES`, ``CSVImportSettings``). Longer
+    /// fields are refused rather than buffered: a prospect list has no business with a megabyte cell. A quoted field
+    /// that passes the limit is not kept but still scanned for its closing quote, so that the error says which it is:
+    /// ``CSVError/fieldTooLong(line:limit:)`` when the quote is closed, ``CSVError/unterminatedQuote(line:)`` when
+    /// the file ends inside it (which would otherwise swallow the rest of a million-row file into memory).
     public static let defaultMaximumFieldLength = 1 << 20
     /// How much of the file is looked at, by default, before deciding the encoding and the delimiter.
     public static let defaultSampleLength = 64 << 10
@@ -63,6 +65,8 @@ public struct CSVParser: Sendable {
     private var recordLine = 1
     private var quoteLine = 1
     private var previousChunkEndedInCR = false
+    /// A quoted field passed the limit: its bytes are dropped while the scan looks for its closing quote.
+    private var overflowing = false
 
     /// - Parameters:
     ///   - delimiter: the field delimiter, or `nil` to detect it (``CSVDialect/detect(sample:isComplete:)``).
@@ -90,8 +94,8 @@ public struct CSVParser: Sendable {
     /// Chunks may split the file anywhere, inside a quoted field, a CRLF, a UTF-8 sequence or a UTF-16 code unit.
     /// Until ``sampleLength`` bytes have arrived (or ``finish(into:)`` is called) nothing is returned, because the
     /// encoding and delimiter are decided from that sample. After an error the parser must not be used again.
-    /// - Throws: ``CSVError/fieldTooLong(line:limit:)`` for a field over ``maximumFieldLength``,
-    ///   ``CSVError/spreadsheetWorkbook`` when the sample shows a workbook instead of text.
+    /// - Throws: ``CSVError/fieldTooLong(line:limit:)`` for a field over ``maximumFieldLength`` (a quoted one once its
+    ///   closing quote is found), ``CSVError/spreadsheetWorkbook`` when the sample shows a workbook instead of text.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, into records: inout [CSVRecord]) throws(CSVError) {
         precondition(!hasFinished, "CSVParser.feed called after finish")
         guard !bytes.isEmpty else { return }
@@ -134,6 +138,7 @@ public struct CSVParser: Sendable {
         case .quoted:
             throw .unterminatedQuote(line: quoteLine)
         case .fieldStart, .unquoted, .quoteInQuoted:
+            if overflowing { throw .fieldTooLong(line: quoteLine, limit: maximumFieldLength) }
             fields.append(try decodeScratch())
             endRecord(into: &records)
         }
@@ -290,7 +295,7 @@ public struct CSVParser: Sendable {
                 if b == quote {
                     // A doubled quote: one literal quote, and the quoted field goes on.
                     try appendToScratch(p + runStart, runEnd - runStart)
-                    scratch.append(quote)
+                    if !overflowing { scratch.append(quote) }
                     i += 1
                     runStart = i
                     state = .quoted
@@ -342,17 +347,24 @@ public struct CSVParser: Sendable {
         return i
     }
 
+    /// `quoted`: the bytes belong to a quoted field that may not be closed yet. Such a field passing the limit is
+    /// dropped and the scan goes on to find out whether its quote closes (``overflowing``); any other field passing
+    /// the limit is an error at once.
     @inline(__always)
     private mutating func appendToScratch(_ start: UnsafePointer<UInt8>, _ count: Int, quoted: Bool = true) throws(CSVError) {
-        guard count > 0 else { return }
+        guard count > 0, !overflowing else { return }
         guard scratch.count + count <= maximumFieldLength else {
-            throw .fieldTooLong(line: quoted ? quoteLine : recordLine, limit: maximumFieldLength)
+            guard quoted else { throw .fieldTooLong(line: recordLine, limit: maximumFieldLength) }
+            overflowing = true
+            scratch = []
+            return
         }
         scratch.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
     }
 
     @inline(__always)
     private mutating func endField(_ start: UnsafePointer<UInt8>, _ count: Int) throws(CSVError) {
+        if overflowing { throw .fieldTooLong(line: quoteLine, limit: maximumFieldLength) }
         if scratch.isEmpty {
             guard count <= maximumFieldLength else { throw .fieldTooLong(line: recordLine, limit: maximumFieldLength) }
             fields.append(decode(UnsafeBufferPointer(start: start, count: count)))

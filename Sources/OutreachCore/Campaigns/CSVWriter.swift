@@ -2,8 +2,8 @@ import Foundation
 
 /// Writes RFC 4181 CSV: comma-separated, CRLF line ends, fields quoted when they hold a comma, quote, CR or LF.
 ///
-/// Cells that a spreadsheet would run as a formula (`=…`, `@…`, and `+`/`-` not followed by a digit, so phone
-/// numbers and amounts stay untouched) get a leading apostrophe, per OWASP's CSV-injection advice.
+/// Cells that a spreadsheet could run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR, phone numbers and
+/// negative amounts included) get a leading apostrophe, per OWASP's CSV-injection advice (``SpreadsheetSafety``).
 /// ``SpreadsheetSafety/unescape(_:)`` removes exactly that apostrophe again on import, so export → import
 /// round-trips.
 public struct CSVWriter: Sendable {

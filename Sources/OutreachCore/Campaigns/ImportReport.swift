@@ -133,7 +133,7 @@ public struct ImportReport: Sendable, Equatable, CustomStringConvertible {
             guard let firstIndex = column.duplicateOf else { continue }
             let first = MasterFileLayout.Column.letter(at: firstIndex)
             fileNotes.append(
-                "Column \(column.letter) \"\(column.header)\" means \(column.normalizedKey) like column \(first): "
+                "Column \(column.letter) \"\(column.header.visiblyEscaped)\" means \(column.normalizedKey) like column \(first): "
                     + "column \(first) is used, column \(column.letter) was kept as \(column.key).")
         }
         lines.append(contentsOf: fileNotes)
@@ -175,6 +175,7 @@ public struct ImportReport: Sendable, Equatable, CustomStringConvertible {
         case .duplicateEmail: return "\(n) duplicate \(plural(count, "address", "addresses"))"
         case .raggedRow: return "\(n) \(plural(count, "row")) with a different number of values than the header"
         case .unrecognizedSelect: return "\(n) unrecognized select \(plural(count, "value"))"
+        case .controlCharacter: return "\(n) \(plural(count, "row")) with control characters"
         }
     }
 

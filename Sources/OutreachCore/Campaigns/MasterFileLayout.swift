@@ -138,7 +138,8 @@ public struct MasterFileLayout: Sendable, Equatable {
     /// of surrounding white space (spaces, tabs, line breaks, no-break spaces). A row shorter than the header gets
     /// empty values and a ``ImportProblem/Kind/raggedRow(fieldCount:columnCount:)`` warning; a longer one keeps the
     /// extra values as `extra_1`, … with the same warning, unless they are all empty (a trailing delimiter). The
-    /// apostrophe an Outreach export puts before formula-like cells (`'=…`) is removed again.
+    /// apostrophe an Outreach export puts before formula-like cells (`'=…`) is removed again. A row with a control
+    /// character (NUL, DEL, a C0 or C1 control other than tab, CR and LF) in any cell is refused, naming the column.
     public func prospect(from record: CSVRecord) -> Result<ImportedProspect, ImportProblem> {
         let values = record.fields
         let row = record.index
@@ -150,6 +151,10 @@ public struct MasterFileLayout: Sendable, Equatable {
         guard emailColumn < values.count else {
             if isBlank(values) { return problem(.blankRow) }
             return problem(.missingEmail(fieldCount: values.count, columnCount: columns.count))
+        }
+        if let (index, scalar) = Self.firstControlCharacter(in: values) {
+            let header = index < columns.count ? columns[index].header : "extra_\(index - columns.count + 1)"
+            return problem(.controlCharacter(column: header, letter: Column.letter(at: index), scalar: scalar))
         }
         let emailText = Self.value(values[emailColumn])
         if emailText.isEmpty { return problem(isBlank(values) ? .blankRow : .emptyEmail) }
@@ -209,6 +214,22 @@ public struct MasterFileLayout: Sendable, Equatable {
             suffix += 1
         }
         return key
+    }
+
+    /// The first cell with a control character other than tab, CR and LF, and that character. Checked on bytes: C0
+    /// controls and DEL are single bytes, C1 controls are C2 80…C2 9F in UTF-8.
+    static func firstControlCharacter(in values: [String]) -> (Int, Unicode.Scalar)? {
+        for (index, value) in values.enumerated() {
+            var previous: UInt8 = 0
+            for byte in value.utf8 {
+                let isC1 = previous == 0xC2 && byte >= 0x80 && byte <= 0x9F
+                if (byte < 0x20 && byte != 0x09 && byte != 0x0A && byte != 0x0D) || byte == 0x7F || isC1 {
+                    return (index, Unicode.Scalar(byte))
+                }
+                previous = byte
+            }
+        }
+        return nil
     }
 
     private func isBlank(_ values: [String]) -> Bool {

@@ -65,13 +65,13 @@ public actor SMTPConnection {
         let transfer = Transfer(upload: message, beforeFinalDot: beforeFinalDot)
         let curl = try prepare(transfer)
         var list: UnsafeMutablePointer<curl_slist>?
-        for recipient in recipients { list = curl_slist_append(list, "<\(recipient)>") }
+        for recipient in recipients { list = curl_slist_append(list, "<\(recipient.wireForm)>") }
         defer {
             // perform() drops the handle after a failure; only a surviving handle still points at the list.
             if let handle { ccurl_setopt_slist(handle, CURLOPT_MAIL_RCPT, nil) }
             curl_slist_free_all(list)
         }
-        ccurl_setopt_string(curl, CURLOPT_MAIL_FROM, "<\(sender)>")
+        ccurl_setopt_string(curl, CURLOPT_MAIL_FROM, "<\(sender.wireForm)>")
         ccurl_setopt_slist(curl, CURLOPT_MAIL_RCPT, list)
         ccurl_setopt_long(curl, CURLOPT_UPLOAD, 1)
         ccurl_setopt_long(curl, CURLOPT_INFILESIZE, message.count)

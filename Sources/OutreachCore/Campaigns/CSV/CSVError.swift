@@ -2,7 +2,8 @@
 public enum CSVError: Error, Equatable, CustomStringConvertible {
     /// The file ends inside a quoted field; `line` is where its opening quote is.
     case unterminatedQuote(line: Int)
-    /// A field grew beyond the parser's limit, almost always because of a quote that is never closed.
+    /// A field (closed: a quote that is never closed is ``unterminatedQuote(line:)``) is longer than the parser's
+    /// limit, in bytes.
     case fieldTooLong(line: Int, limit: Int)
     /// The file is a spreadsheet workbook (.xlsx, .ods, .xls), not text.
     case spreadsheetWorkbook
@@ -13,11 +14,18 @@ public enum CSVError: Error, Equatable, CustomStringConvertible {
             "line \(line): a quoted field starts here and is never closed, so the file ends inside quotes — "
                 + "look for a stray \" in that row (a quote inside a value must be written twice: \"\")"
         case .fieldTooLong(let line, let limit):
-            "line \(line): a field is longer than \(limit / 1024) KiB, which is almost always a quote that is never "
-                + "closed — look for a stray \" in that row (a quote inside a value must be written twice: \"\")"
+            "line \(line): a value is longer than \(Self.size(limit)), the most one cell may hold — shorten it, or raise "
+                + "the limit with OUTREACH_CSV_MAX_FIELD_BYTES if the file really needs such cells"
         case .spreadsheetWorkbook:
             "this is a spreadsheet workbook (.xlsx, .xls or .ods), not a CSV file — open it and save it as "
                 + "\"CSV UTF-8 (comma delimited)\" (Excel: File › Save As), then import that file"
         }
+    }
+
+    /// 1048576 → "1 MiB", 65536 → "64 KiB", anything else in bytes.
+    static func size(_ bytes: Int) -> String {
+        if bytes >= 1 << 20 && bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10 && bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) bytes"
     }
 }

@@ -17,16 +17,19 @@ public struct ImportProblem: Error, Sendable, Equatable, CustomStringConvertible
         case raggedRow(fieldCount: Int, columnCount: Int)
         /// The select cell is neither yes nor no. Imported, as not selected.
         case unrecognizedSelect(value: String)
+        /// A cell holds a control character (NUL, other C0 controls but tab and line breaks, DEL, C1): the mark of a
+        /// damaged or binary file, and something no message header can carry. Not imported.
+        case controlCharacter(column: String, letter: String, scalar: Unicode.Scalar)
     }
 
     /// The kinds, without their details: what ``ImportReport`` counts and caps.
     public enum Category: String, Sendable, CaseIterable, Comparable {
-        case blankRow, emptyEmail, invalidEmail, duplicateEmail, raggedRow, unrecognizedSelect
+        case blankRow, emptyEmail, invalidEmail, controlCharacter, duplicateEmail, raggedRow, unrecognizedSelect
 
         /// Whether a problem of this category keeps the row out of the campaign.
         public var rejectsRow: Bool {
             switch self {
-            case .blankRow, .emptyEmail, .invalidEmail, .duplicateEmail: true
+            case .blankRow, .emptyEmail, .invalidEmail, .controlCharacter, .duplicateEmail: true
             case .raggedRow, .unrecognizedSelect: false
             }
         }
@@ -56,6 +59,7 @@ public struct ImportProblem: Error, Sendable, Equatable, CustomStringConvertible
         case .duplicateEmail: .duplicateEmail
         case .raggedRow: .raggedRow
         case .unrecognizedSelect: .unrecognizedSelect
+        case .controlCharacter: .controlCharacter
         }
     }
 
@@ -77,7 +81,11 @@ public struct ImportProblem: Error, Sendable, Equatable, CustomStringConvertible
             return "only \(fieldCount) of \(columnCount) values, so there is no email — the row is cut short (often a line "
                 + "break inside a cell that is not quoted); fix it in the CSV and import again"
         case .invalidEmail(let value, let reason):
-            return "'\(value)' is not a valid address (\(Self.explain(reason))) — fix it in the CSV and import again"
+            if case .invisibleCharacter(_, let scalar) = reason {
+                return "'\(value.visiblyEscaped)' \(EmailAddress.Invalid.invisibleReason(scalar)) — delete it in the CSV "
+                    + "(retype the address if it looks right) and import again"
+            }
+            return "'\(value.visiblyEscaped)' is not a valid address (\(Self.explain(reason))) — fix it in the CSV and import again"
         case .duplicateEmail(let email, let firstRow):
             let earlier = firstRow.map { "row \($0)" } ?? "the campaign"
             return "\(email) is already in \(earlier) — this row was skipped; merge the two rows in the CSV if they differ"
@@ -91,8 +99,11 @@ public struct ImportProblem: Error, Sendable, Equatable, CustomStringConvertible
                 + "\(extra == 1 ? "value was" : "values were") kept as extra_1\(extra > 1 ? "…extra_\(extra)" : ""); "
                 + "check for a delimiter inside a cell that is not quoted"
         case .unrecognizedSelect(let value):
-            return "select is '\(value)', which is neither yes (1, yes, y, true, x, ✓) nor no (empty, 0, no, false) — "
+            return "select is '\(value.visiblyEscaped)', which is neither yes (1, yes, y, true, x, ✓) nor no (empty, 0, no, false) — "
                 + "imported as not selected; correct the cell if the row should be selected"
+        case .controlCharacter(let column, let letter, let scalar):
+            return "column \(letter) '\(column.visiblyEscaped)' holds a control character, \(scalar.codePointDescription), "
+                + "the mark of a damaged file or a binary export — remove it in the CSV and import again"
         }
     }
 
@@ -103,6 +114,7 @@ public struct ImportProblem: Error, Sendable, Equatable, CustomStringConvertible
         case .badLocalPart: "the part before the @ has characters addresses cannot have"
         case .badDomain: "the part after the @ is not a valid domain"
         case .tooLong: "longer than SMTP allows: 64 characters before the @, 254 in all"
+        case .invisibleCharacter(_, let scalar): EmailAddress.Invalid.invisibleReason(scalar)
         }
     }
 }

@@ -12,7 +12,7 @@ public enum MasterFileError: Error, Equatable, CustomStringConvertible {
         case .emptyFile:
             return "the file is empty — a master file needs a header row (with an email column) and one row per prospect"
         case .noEmailColumn(let headers):
-            let shown = headers.prefix(20).map { "\"\($0)\"" }.joined(separator: ", ") + (headers.count > 20 ? ", …" : "")
+            let shown = headers.prefix(20).map { "\"\($0.visiblyEscaped)\"" }.joined(separator: ", ") + (headers.count > 20 ? ", …" : "")
             if let address = headers.first(where: { EmailAddress.isValid($0) }) {
                 return "the first row holds data ('\(address.trimmingASCIIWhitespace())'), not column names — add a header "
                     + "row above it with a column named email (or e-mail, email address)"
