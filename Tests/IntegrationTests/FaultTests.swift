@@ -163,6 +163,36 @@ struct FaultTests {
 }
 
 extension FaultTests {
+    @Test("a server that hangs up mid-conversation is reported as a connection that broke, with when — not as 'could not connect … check the host name'; a closed port still is")
+    func hangUpIsNotCouldNotConnect() async throws {
+        let cli = try OutreachSandbox()
+        defer { cli.remove() }
+        // An SMTP server that greets, reads the client's EHLO and hangs up, every time.
+        let script = """
+            import socket, sys
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 0)); s.listen(8)
+            print(s.getsockname()[1], flush=True)
+            while True:
+                c, _ = s.accept(); c.sendall(b"220 hangup.test ESMTP\\r\\n"); c.recv(1024); c.close()
+            """
+        let server = try BackgroundProcess("/usr/bin/python3", ["-c", script], environment: [:], workingDirectory: cli.directory)
+        defer { server.stop() }
+        try await Self.waitUntil("the hang-up server to listen", timeout: 10) { Int(server.output.trimmingCharacters(in: .whitespacesAndNewlines)) != nil }
+        let port = Int(server.output.trimmingCharacters(in: .whitespacesAndNewlines))!
+        try cli.expectSuccess(["init"])
+        try cli.expectSuccess(
+            ["account", "add", "a@example.test", "--smtp", "smtp://127.0.0.1:\(port)", "--imap", "imaps://127.0.0.1:1", "--password-stdin"], stdin: "pw"
+        )
+        let tested = try cli.run(["account", "test", "a@example.test"])
+        #expect(tested.status != 0)
+        let smtpLine = tested.output.split(separator: "\n").first { $0.contains("SMTP") } ?? ""
+        #expect(smtpLine.contains("the connection broke") && smtpLine.contains(" at 20"), "\(tested.output)")
+        #expect(!smtpLine.contains("could not connect") && !smtpLine.contains("check the host name"), "\(tested.output)")
+        #expect(!tested.output.contains(".."), "no doubled full stop: \(tested.output)")
+        // Port 1 on loopback refuses: that one really could not connect.
+        #expect(tested.output.contains("IMAP") && tested.output.contains("could not connect"), "\(tested.output)")
+    }
+
     @Test("a database that refuses writes: the web answers 503 saying what is wrong (no internal name), and works again once it is fixed")
     func storageErrorInTheWeb() async throws {
         let server = try await WebHardeningTests.Server()
