@@ -31,10 +31,10 @@ public struct SQLiteThreadIndex: ThreadIndex {
         )
         if let existing, !(existing["ghost"] as Bool) { return false }
         let now = Date()
-        let to = message.to.map(\.normalized).joined(separator: ",")
+        let to = message.to.map(\.matchKey).joined(separator: ",")
         let values: [(any DatabaseValueConvertible)?] = [
             // The date as GRDB would store it, made without its DateFormatter (a visible cost over a first sync).
-            message.direction.rawValue, message.from?.normalized, to, message.subject, message.date.map(StoredDate.format), message.folder,
+            message.direction.rawValue, message.from?.matchKey, to, message.subject, message.date.map(StoredDate.format), message.folder,
             message.classification,
             message.failedRecipients.isEmpty ? nil : message.failedRecipients.map { $0.lowercased() }.joined(separator: "\n"),
             message.originalMessageID, now, message.gmailThreadID, message.gmailMessageID,

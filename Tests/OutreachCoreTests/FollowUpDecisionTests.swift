@@ -49,6 +49,20 @@ struct FollowUpDecisionTests {
 
     // MARK: - Replies from the prospect
 
+    @Test("a prospect at an internationalised domain is matched as mail carries the address (IDNA): their reply, their bounce, a colleague's reply")
+    func internationalisedDomain() throws {
+        let reply = try message("r@xn--bcher-kva.example", from: "Kim@XN--BCHER-KVA.example")
+        #expect(FollowUpDecision.decide(try evidence(prospect: "kim@bücher.example", thread: [reply]), force: false)
+            == .init(verdict: .skip, reason: "replied 2026-11-30 from kim@bücher.example"))
+        let bounce = try message(
+            "dsn@mx.example", from: "mailer-daemon@mx.example", subject: "Undelivered", classification: "bounce_hard", failedRecipients: ["kim@xn--bcher-kva.example"]
+        )
+        #expect(FollowUpDecision.decide(try evidence(prospect: "kim@bücher.example", bounces: [bounce]), force: false)
+            == .init(verdict: .skip, reason: "bounced 2026-11-30 for kim@bücher.example"))
+        let colleague = try message("c@xn--bcher-kva.example", from: "lee@xn--bcher-kva.example")
+        #expect(FollowUpDecision.decide(try evidence(prospect: "kim@bücher.example", thread: [colleague]), force: false, countDomainReplies: true).verdict == .skip)
+    }
+
     @Test("a reply without threading headers matches by its base subject, French Outlook's \"RE : \" included, and not before round 1")
     func subjectOnlyReply() throws {
         let french = try message("fr@acme.example", from: "Anna@Acme.example", subject: "RE : Hello Anna")

@@ -19,6 +19,9 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible, Codable
     public var asciiDomain: String { Punycode.asciiDomain(domain) ?? domain }
     /// The address as it goes on the wire (RCPT TO, MAIL FROM, To/From headers): ``localPart``@``asciiDomain``.
     public var wireForm: String { "\(localPart)@\(asciiDomain)" }
+    /// The form to compare an address from a message with a prospect's: lowercased, the domain in its IDNA form, as
+    /// replies and delivery reports carry it (a prospect at `bücher.test` answers from `…@xn--bcher-kva.test`).
+    public var matchKey: String { "\(localPart)@\(asciiDomain)".lowercased() }
 
     public enum Invalid: Error, Equatable, CustomStringConvertible {
         case empty

@@ -54,7 +54,9 @@ public struct FollowUpDecision: Sendable, Equatable {
     /// - Parameter countDomainReplies: whether a reply from another address at the prospect's domain counts as theirs
     ///   (never at a free-mail domain, see ``countsDomainReplies(for:)``).
     public static func decide(_ evidence: Evidence, force: Bool, countDomainReplies: Bool = false) -> FollowUpDecision {
-        let prospect = evidence.prospect.normalized
+        // Compared as messages carry addresses (IDNA domains); shown as the operator's list has it.
+        let prospect = evidence.prospect.matchKey
+        let shown = evidence.prospect.normalized
         let ours = Set(evidence.roundMessageIDs)
 
         if let complaint = evidence.bounces.first(where: { $0.classification == "complaint" }) {
@@ -62,20 +64,20 @@ public struct FollowUpDecision: Sendable, Equatable {
         }
         if let bounce = evidence.bounces.first(where: { $0.classification == "bounce_hard" }) {
             // A report may name several recipients; the prospect's address is the one that matters here.
-            let named = bounce.failedRecipients.contains(prospect) ? [prospect] : bounce.failedRecipients
+            let named = bounce.failedRecipients.contains(prospect) ? [shown] : bounce.failedRecipients
             return .init(verdict: .skip, reason: "bounced \(day(bounce.date))\(named.isEmpty ? "" : " for " + named.joined(separator: ", "))")
         }
-        let fromProspect = evidence.thread.filter { $0.direction == .theirs && $0.from?.normalized == prospect }
+        let fromProspect = evidence.thread.filter { $0.direction == .theirs && $0.from?.matchKey == prospect }
         if let reply = fromProspect.first(where: isHuman) {
-            return .init(verdict: .skip, reason: "replied \(day(reply.date)) from \(prospect)")
+            return .init(verdict: .skip, reason: "replied \(day(reply.date)) from \(shown)")
         }
-        if let reply = matchedBySubject(evidence.unthreaded.filter { $0.from?.normalized == prospect }, evidence) {
-            return .init(verdict: .skip, reason: "replied \(day(reply.date)) from \(prospect) (matched by subject: the reply had no threading headers)")
+        if let reply = matchedBySubject(evidence.unthreaded.filter { $0.from?.matchKey == prospect }, evidence) {
+            return .init(verdict: .skip, reason: "replied \(day(reply.date)) from \(shown) (matched by subject: the reply had no threading headers)")
         }
         if countDomainReplies, countsDomainReplies(for: evidence.prospect) {
-            let domain = evidence.prospect.domain.lowercased()
+            let domain = evidence.prospect.asciiDomain.lowercased()
             let fromColleague = { (message: IndexedMessage) in
-                message.direction == .theirs && message.from.map { $0.domain.lowercased() == domain && $0.normalized != prospect } == true
+                message.direction == .theirs && message.from.map { $0.asciiDomain.lowercased() == domain && $0.matchKey != prospect } == true
             }
             if let reply = evidence.thread.first(where: { fromColleague($0) && isHuman($0) }), let from = reply.from?.normalized {
                 return .init(verdict: .skip, reason: "replied \(day(reply.date)) from \(from) (same domain as the prospect)")

@@ -49,7 +49,8 @@ public struct FollowUpRound: Sendable {
         var byRecipient: [String: [IndexedMessage]] = [:]
         var byOriginal: [String: [IndexedMessage]] = [:]
         for bounce in try await index.bouncesAndComplaints(accountID: campaign.accountID) {
-            for recipient in Set(bounce.failedRecipients.map { $0.lowercased() }) { byRecipient[recipient, default: []].append(bounce) }
+            let recipients = Set(bounce.failedRecipients.map { (try? EmailAddress(parsing: $0))?.matchKey ?? $0.lowercased() })
+            for recipient in recipients { byRecipient[recipient, default: []].append(bounce) }
             if let original = bounce.originalMessageID { byOriginal[original, default: []].append(bounce) }
         }
         self.bouncesByRecipient = byRecipient
@@ -78,7 +79,7 @@ public struct FollowUpRound: Sendable {
             }
             let ourIDs = rounds.keys.sorted().compactMap { rounds[$0] }.filter { $0.state == .sent }.compactMap(\.messageID)
             queries.append(FollowUpEvidenceQuery(
-                root: root, sender: prospect.email.normalized, sameDomain: countDomainReplies && FollowUpDecision.countsDomainReplies(for: prospect.email),
+                root: root, sender: prospect.email.matchKey, sameDomain: countDomainReplies && FollowUpDecision.countsDomainReplies(for: prospect.email),
                 since: first.sentAt ?? first.updatedAt
             ))
             waiting.append((index, root, first, ourIDs))
@@ -92,7 +93,7 @@ public struct FollowUpRound: Sendable {
 
     private func decide(_ prospect: Prospect, root: String, first: Delivery, ourIDs: [String], read: FollowUpEvidence) -> RowDecision {
         let thread = read.thread
-        var bounces = bouncesByRecipient[prospect.email.normalized] ?? []
+        var bounces = bouncesByRecipient[prospect.email.matchKey] ?? []
         for id in ourIDs { bounces += (bouncesByOriginal[id] ?? []).filter { bounce in !bounces.contains { $0.messageID == bounce.messageID } } }
         let inThread = Set(thread.map(\.messageID))
         let unthreaded = read.fromSender.filter { !inThread.contains($0.messageID) }

@@ -212,7 +212,7 @@ public struct AccountSync: Sendable {
         )
         var message = IndexedMessage(
             messageID: id, inReplyTo: headers.inReplyTo, references: headers.references, from: from, to: (headers.to + headers.cc).map(\.address),
-            subject: headers.subject, date: headers.date, direction: from?.normalized == account.email.normalized ? .ours : .theirs, folder: folder
+            subject: headers.subject, date: headers.date, direction: from?.matchKey == account.email.matchKey ? .ours : .theirs, folder: folder
         )
         switch classification {
         case .human:
