@@ -8,13 +8,21 @@ public protocol DeliveryLedger: Sendable {
     /// Every ledger row of the campaign, for export.
     func deliveries(campaignID: Int64) async throws -> [Delivery]
     /// Adds a ledger row; throws ``StoreError/deliveryExists(prospectID:round:)`` if the prospect already has one for the round.
-    func insert(_ delivery: Delivery) async throws -> Delivery
-    func update(_ delivery: Delivery) async throws
+    /// - Parameter fence: a job's writes carry its lease; when another worker holds the account now, nothing is
+    ///   written and ``JobRuleError/leaseLost(jobID:)`` is thrown. Nil for the operator's own writes.
+    func insert(_ delivery: Delivery, fence: LeaseFence?) async throws -> Delivery
+    func update(_ delivery: Delivery, fence: LeaseFence?) async throws
     /// Writes a row at once, inserting it if it has no id yet, and returns its id. Called on an SMTP connection's own
     /// thread right before the final dot, where blocking is expected — the one synchronous call of the ledger.
-    func recordHandOver(_ delivery: Delivery) throws -> Int64
+    func recordHandOver(_ delivery: Delivery, fence: LeaseFence?) throws -> Int64
     /// When the account's messages of the last while went out (all campaigns), for its daily cap.
     func sentTimes(accountID: Int64, since: Date) async throws -> [Date]
     /// When the account first sent a message in any campaign; nil before its first send.
     func firstSend(accountID: Int64) async throws -> Date?
+}
+
+extension DeliveryLedger {
+    /// The operator's writes (`job resolve`, imports): no job lease to check.
+    public func insert(_ delivery: Delivery) async throws -> Delivery { try await insert(delivery, fence: nil) }
+    public func update(_ delivery: Delivery) async throws { try await update(delivery, fence: nil) }
 }

@@ -66,6 +66,21 @@ extension JobStore {
     }
 }
 
+/// What a worker's ledger writes carry: the account lease (and its fencing token) it believes it holds for a job.
+/// The store checks it in the same transaction as the write, so a worker whose lease was taken over — stalled, then
+/// woken — cannot write one more row, whatever it still believes.
+public struct LeaseFence: Sendable, Hashable {
+    public let accountID: Int64
+    public let token: Int64
+    public let jobID: Int64
+
+    public init(accountID: Int64, token: Int64, jobID: Int64) {
+        self.accountID = accountID
+        self.token = token
+        self.jobID = jobID
+    }
+}
+
 /// A job taken by a worker, with the fencing token of the account lease it runs under.
 public struct JobClaim: Sendable {
     public var job: Job
@@ -73,6 +88,9 @@ public struct JobClaim: Sendable {
     public let holder: String
     /// The job had been running under a worker that died: its rows in flight must be reconciled first.
     public let interrupted: Bool
+
+    /// The fence every ledger write of this run carries.
+    public var fence: LeaseFence { LeaseFence(accountID: job.accountID, token: token, jobID: job.id ?? 0) }
 
     public init(job: Job, token: Int64, holder: String, interrupted: Bool) {
         self.job = job

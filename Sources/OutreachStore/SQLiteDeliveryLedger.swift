@@ -81,22 +81,38 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
 
     // Insert and update run once or twice per message sent; plain cached statements instead of the Codable record
     // path keep them from being the send loop's largest cost.
-    public func insert(_ delivery: Delivery) async throws -> Delivery {
-        try await writer.write { db in try Self.insert(delivery, db) }
+    public func insert(_ delivery: Delivery, fence: LeaseFence?) async throws -> Delivery {
+        try await writer.write { db in
+            try Self.check(fence, db)
+            return try Self.insert(delivery, db)
+        }
     }
 
-    public func update(_ delivery: Delivery) async throws {
+    public func update(_ delivery: Delivery, fence: LeaseFence?) async throws {
         guard delivery.id != nil else { throw StoreError.corrupt("a delivery without id cannot be updated") }
-        try await writer.write { db in try Self.update(delivery, db) }
+        try await writer.write { db in
+            try Self.check(fence, db)
+            try Self.update(delivery, db)
+        }
     }
 
-    public func recordHandOver(_ delivery: Delivery) throws -> Int64 {
+    public func recordHandOver(_ delivery: Delivery, fence: LeaseFence?) throws -> Int64 {
         try writer.write { db in
+            try Self.check(fence, db)
             if delivery.id != nil {
                 try Self.update(delivery, db)
                 return delivery.id!
             }
             return try Self.insert(delivery, db).id!
+        }
+    }
+
+    /// The fencing check, in the write's own transaction: the account's lease still carries this job's token.
+    static func check(_ fence: LeaseFence?, _ db: Database) throws {
+        guard let fence else { return }
+        let statement = try db.cachedStatement(sql: "SELECT 1 FROM account_lease WHERE accountID = ? AND token = ? AND jobID = ?")
+        guard try Int.fetchOne(statement, arguments: [fence.accountID, fence.token, fence.jobID]) != nil else {
+            throw JobRuleError.leaseLost(jobID: fence.jobID)
         }
     }
 

@@ -234,10 +234,10 @@ public struct JobRunner: Sendable {
             var stop: RoundStop?
             var summary = RoundSummary()
             do {
-                try await reconcile(job: job, campaign: campaign, account: account, log: log, logger: logger)
+                try await reconcile(job: job, fence: claim.fence, campaign: campaign, account: account, log: log, logger: logger)
                 summary = try await runner.run(
                     campaign: campaign, round: job.round,
-                    options: .init(variant: job.spec.variant, jobID: jobID, backoff: settings.retryBackoff), hooks: hooks, plan: plan,
+                    options: .init(variant: job.spec.variant, jobID: jobID, backoff: settings.retryBackoff, fence: claim.fence), hooks: hooks, plan: plan,
                     report: { event in
                         if event.kind == .sent { pacing.recordSend() }
                         log.row(event)
@@ -274,7 +274,7 @@ public struct JobRunner: Sendable {
                 continue
             }
             // A row whose outcome this pass could not learn is looked up in Sent now; if that settled it, count again.
-            if try await reconcile(job: job, campaign: campaign, account: account, log: log, logger: logger) > 0 { continue }
+            if try await reconcile(job: job, fence: claim.fence, campaign: campaign, account: account, log: log, logger: logger) > 0 { continue }
             let note = counters.held > 0
                 ? "\(counters.held) row(s) held for you: `outreach job logs \(jobID)` says why (missing data, or an outcome to confirm with `outreach job resolve`)"
                 : nil
@@ -330,7 +330,7 @@ public struct JobRunner: Sendable {
     /// a guess.
     /// - Returns: how many rows it settled (sent, or held for the operator).
     @discardableResult
-    func reconcile(job: Job, campaign: Campaign, account: Account, log: JobLog, logger: Logger) async throws -> Int {
+    func reconcile(job: Job, fence: LeaseFence, campaign: Campaign, account: Account, log: JobLog, logger: Logger) async throws -> Int {
         guard let campaignID = campaign.id else { return 0 }
         let rows = try await ledger.deliveries(campaignID: campaignID, round: job.round).values.filter { delivery in
             guard delivery.jobID == job.id, delivery.messageID != nil else { return false }
@@ -365,7 +365,7 @@ public struct JobRunner: Sendable {
                 delivery.state = .planned
                 delivery.replyText = Self.resentMark + "not in Sent, where the server files what it accepts"
                 delivery.updatedAt = Date()
-                try await ledger.update(delivery)
+                try await ledger.update(delivery, fence: fence)
                 settled += 1
                 log.event(.info, row: row, email: email, "<\(messageID)> is not in Sent, where the server files every message it accepts: it was never taken, and goes out again")
                 continue
@@ -375,14 +375,14 @@ public struct JobRunner: Sendable {
                 delivery.sentAt = delivery.sentAt ?? delivery.updatedAt
                 delivery.replyText = "confirmed in Sent by its Message-ID (the server's reply was lost)"
                 delivery.updatedAt = Date()
-                try await ledger.update(delivery)
+                try await ledger.update(delivery, fence: fence)
                 settled += 1
                 log.event(.sent, row: row, email: email, "<\(messageID)> confirmed in Sent by its Message-ID (the server's reply was lost)")
             } else {
                 delivery.state = .unknown
                 delivery.replyText = Self.heldMark + "not in Sent" + (found == nil ? " (no Sent folder found)" : "") + "; " + (delivery.replyText ?? "")
                 delivery.updatedAt = Date()
-                try await ledger.update(delivery)
+                try await ledger.update(delivery, fence: fence)
                 settled += 1
                 log.event(
                     .held, row: row, email: email,

@@ -23,12 +23,16 @@ public struct RoundRunner: Sendable {
         public var jobID: Int64?
         /// How long a row waits after a "try again later" (4xx) reply.
         public var backoff: RetryBackoff
+        /// The job's account lease: every ledger write checks it in the store, so a worker that lost the account
+        /// (stalled past its lease, then woke) writes nothing more.
+        public var fence: LeaseFence?
 
-        public init(variant: String? = nil, dryRun: Bool = false, jobID: Int64? = nil, backoff: RetryBackoff = .smtpTemporary) {
+        public init(variant: String? = nil, dryRun: Bool = false, jobID: Int64? = nil, backoff: RetryBackoff = .smtpTemporary, fence: LeaseFence? = nil) {
             self.variant = variant
             self.dryRun = dryRun
             self.jobID = jobID
             self.backoff = backoff
+            self.fence = fence
         }
     }
 
@@ -186,12 +190,12 @@ public struct RoundRunner: Sendable {
                 switch try await plan(prospect) {
                 case .skip(let reason):
                     summary.skipped += 1
-                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, round, .skip, .skipped, detail: reason, jobID: options.jobID) }
+                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, round, .skip, .skipped, detail: reason, jobID: options.jobID, fence: options.fence) }
                     event(.skipped, reason)
                     continue
                 case .hold(let reason):
                     summary.held += 1
-                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, round, .skip, .needsData, detail: reason, jobID: options.jobID) }
+                    if !options.dryRun { existing[prospectID] = try await record(previous, prospectID, round, .skip, .needsData, detail: reason, jobID: options.jobID, fence: options.fence) }
                     event(.held, reason)
                     continue
                 case .deliver(let planned):
@@ -210,7 +214,7 @@ public struct RoundRunner: Sendable {
                 do { bytes = Array(try message.rendered().utf8) } catch {
                     summary.held += 1
                     if !options.dryRun {
-                        existing[prospectID] = try await record(previous, prospectID, round, action, .needsData, detail: error.description, jobID: options.jobID)
+                        existing[prospectID] = try await record(previous, prospectID, round, action, .needsData, detail: error.description, jobID: options.jobID, fence: options.fence)
                     }
                     event(.held, error.description)
                     continue
@@ -228,7 +232,8 @@ public struct RoundRunner: Sendable {
                 var delivery: Delivery
                 if action == .draft {
                     delivery = try await record(
-                        previous, prospectID, round, action, .planned, detail: nil, messageID: messageID, threadKey: threadKey, jobID: options.jobID
+                        previous, prospectID, round, action, .planned, detail: nil, messageID: messageID, threadKey: threadKey, jobID: options.jobID,
+                        fence: options.fence
                     )
                     existing[prospectID] = delivery
                 } else {
@@ -246,7 +251,9 @@ public struct RoundRunner: Sendable {
                 rowLogger[metadataKey: "row"] = "\(prospect.row)"
                 let handedOver = LockedBox<Int64?>(nil)
                 let storeFailure = LockedBox<StorageFault?>(nil)
-                let handOver = Self.handOver(delivery, ledger: ledger, recorded: handedOver, storeFailure: storeFailure, mayHandOver: hooks.mayHandOver)
+                let handOver = Self.handOver(
+                    delivery, ledger: ledger, fence: options.fence, recorded: handedOver, storeFailure: storeFailure, mayHandOver: hooks.mayHandOver
+                )
                 let outcome: Result<DeliveryReceipt, TransportError>
                 do throws(TransportError) {
                     switch action {
@@ -295,13 +302,13 @@ public struct RoundRunner: Sendable {
                     delivery.retryAt = nil
                     // Recorded before the copy to Sent: a crash during the APPEND must not leave the row in doubt.
                     delivery.updatedAt = Date()
-                    delivery = try await save(delivery)
+                    delivery = try await save(delivery, fence: options.fence)
                     summary.sent += 1
                     existing[prospectID] = delivery
                     if let problem = await session.copyToSent(bytes) {
                         rowLogger.warning("sent, but the copy to Sent failed: \(problem)")
                         delivery.replyText = reply.summary + " (copy to Sent failed: \(problem.detail))"
-                        delivery = try await save(delivery)
+                        delivery = try await save(delivery, fence: options.fence)
                         existing[prospectID] = delivery
                     }
                     event(.sent, "<\(delivery.messageID ?? messageID)> \(reply.summary)")
@@ -336,7 +343,7 @@ public struct RoundRunner: Sendable {
                         // The account cannot send right now: nothing about this prospect is wrong, so the row goes back to planned.
                         delivery.state = .planned
                         delivery.updatedAt = Date()
-                        delivery = try await save(delivery)
+                        delivery = try await save(delivery, fence: options.fence)
                         existing[prospectID] = delivery
                         summary.stop = stop
                         event(.error, "round stopped: \(stop.reason)")
@@ -344,7 +351,7 @@ public struct RoundRunner: Sendable {
                     }
                 }
                 delivery.updatedAt = Date()
-                existing[prospectID] = try await save(delivery)
+                existing[prospectID] = try await save(delivery, fence: options.fence)
             }
         }
         return summary
@@ -401,7 +408,7 @@ public struct RoundRunner: Sendable {
     /// server can accept the message. It runs on the SMTP connection's own thread, which may block: the write is
     /// synchronous. Not recorded means not sent — the message is withdrawn.
     static func handOver(
-        _ delivery: Delivery, ledger: any DeliveryLedger, recorded: LockedBox<Int64?>, storeFailure: LockedBox<StorageFault?>,
+        _ delivery: Delivery, ledger: any DeliveryLedger, fence: LeaseFence?, recorded: LockedBox<Int64?>, storeFailure: LockedBox<StorageFault?>,
         mayHandOver: @escaping @Sendable () -> Bool
     ) -> @Sendable () -> Bool {
         { () -> Bool in
@@ -412,7 +419,7 @@ public struct RoundRunner: Sendable {
             sending.state = .sending
             sending.updatedAt = Date()
             do {
-                recorded.set(try ledger.recordHandOver(sending))
+                recorded.set(try ledger.recordHandOver(sending, fence: fence))
                 return true
             } catch {
                 storeFailure.set(StorageFault(error))
@@ -442,11 +449,11 @@ public struct RoundRunner: Sendable {
 
     /// Stores a row: an update when it has been written before, else an insert. It runs even when the task is
     /// being cancelled (SIGTERM): what the server answered must be recorded, or a sent row would stay `sending`.
-    private func save(_ delivery: Delivery) async throws -> Delivery {
+    private func save(_ delivery: Delivery, fence: LeaseFence?) async throws -> Delivery {
         let ledger = ledger
         return try await Task.detached {
-            guard delivery.id != nil else { return try await ledger.insert(delivery) }
-            try await ledger.update(delivery)
+            guard delivery.id != nil else { return try await ledger.insert(delivery, fence: fence) }
+            try await ledger.update(delivery, fence: fence)
             return delivery
         }.value
     }
@@ -454,7 +461,7 @@ public struct RoundRunner: Sendable {
     /// Creates or updates the prospect's ledger row for this round.
     private func record(
         _ previous: Delivery?, _ prospectID: Int64, _ round: Int, _ action: RoundMode.Action, _ state: Delivery.State, detail: String?,
-        messageID: String? = nil, threadKey: String? = nil, jobID: Int64? = nil
+        messageID: String? = nil, threadKey: String? = nil, jobID: Int64? = nil, fence: LeaseFence?
     ) async throws -> Delivery {
         if var delivery = previous {
             delivery.state = state
@@ -469,14 +476,15 @@ public struct RoundRunner: Sendable {
                 delivery.threadKey = threadKey ?? messageID
             }
             delivery.updatedAt = Date()
-            try await ledger.update(delivery)
+            try await ledger.update(delivery, fence: fence)
             return delivery
         }
         return try await ledger.insert(
             Delivery(
                 prospectID: prospectID, round: round, state: state, action: action, messageID: messageID, threadKey: threadKey ?? messageID, replyText: detail,
                 jobID: jobID
-            )
+            ),
+            fence: fence
         )
     }
 
