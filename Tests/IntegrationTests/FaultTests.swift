@@ -35,14 +35,16 @@ struct FaultTests {
         let cli = try OutreachSandbox()
         defer { cli.remove() }
         try cli.initialize(sender: Self.sender, servers: servers)
-        try cli.expectSuccess(["account", "set", Self.sender.email, "--delay", "2s", "--jitter", "0", "--no-copy-to-sent"])
+        try cli.expectSuccess(["account", "set", Self.sender.email, "--delay", "3s", "--jitter", "0", "--no-copy-to-sent"])
         let template = try JobTests.campaign("R", prospects.map(\.email), in: cli)
         let database = try SQLiteDatabase(path: cli.databasePath, create: false)
 
         let send = try cli.startCommand(["send", "R", "--template", template, "--wait"], extraEnvironment: ["OUTREACH_RECONNECT_BASE": "1s"])
         defer { send.stop() }
-        // Right after the second message: the round is in its 2-second pause, so the relay dies between messages.
+        // Right after the second message: the round is in its 3-second pause, so the relay dies between messages.
         try await Self.waitUntil("the second message") { try await Self.sentRows("R", in: database) >= 2 }
+        try servers.killRelay()
+        #expect(try await Self.sentRows("R", in: database) < 6, "the relay went down before the round ended")
         try servers.relayOutage(seconds: 3)
 
         let status = send.waitForExit(timeout: 120)

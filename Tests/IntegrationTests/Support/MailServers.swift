@@ -94,8 +94,16 @@ final class MailServers: @unchecked Sendable {
     /// The SMTP relay's log: which faults it injected, what it delivered.
     var relayLog: String { (try? String(contentsOfFile: directory.path + "/smtp-relay.log", encoding: .utf8)) ?? "" }
 
-    /// Kills the SMTP relay (open connections are cut, as in a crash), keeps its ports closed for `seconds`, then
-    /// starts it again and returns once it greets.
+    /// Kills the SMTP relay at once (SIGKILL, from this process: no interpreter to start first), as in a crash.
+    func killRelay() throws {
+        let text = try String(contentsOfFile: directory.path + "/smtp-relay.pid", encoding: .utf8)
+        guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, SIGKILL) == 0 else {
+            throw HarnessError("the relay could not be killed (pid file: \(text))")
+        }
+    }
+
+    /// Kills the SMTP relay unless ``killRelay()`` did (open connections are cut, as in a crash), keeps its ports
+    /// closed for `seconds`, then starts it again and returns once it greets.
     func relayOutage(seconds: Double) throws {
         let result = try CommandRunner.run("/usr/bin/python3", [Self.script, "relay-outage", directory.path, "--seconds", String(seconds)], timeout: 60)
         guard result.status == 0 else { throw HarnessError("the relay outage failed: \(result.stderr)") }
