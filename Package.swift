@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        // Already in the graph through postgres-nio; named so the store can say how PostgreSQL connections use TLS.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.25.0"),
     ],
     targets: [
         // MARK: - C bridges
@@ -34,7 +37,11 @@ let package = Package(
         .target(name: "OutreachMail", dependencies: ["OutreachCore", "CEtpan"], swiftSettings: swiftSettings),
         .target(
             name: "OutreachStore",
-            dependencies: ["OutreachCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            dependencies: [
+                "OutreachCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -84,17 +91,24 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        // Starts private PostgreSQL servers for the store conformance suite and the integration tests.
+        .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "OutreachCoreTests", dependencies: ["OutreachCore"], swiftSettings: swiftSettings),
         .testTarget(name: "OutreachMailTests", dependencies: ["OutreachMail", "OutreachCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "OutreachStoreTests", dependencies: ["OutreachStore", "OutreachCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings
+            name: "OutreachStoreTests",
+            dependencies: [
+                "OutreachStore", "OutreachCore", "PostgresTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(name: "OutreachTransportTests", dependencies: ["OutreachTransport", "OutreachCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "outreach", "BridgeExercise", "OutreachCore", "OutreachMail", "OutreachStore", "OutreachTransport", "OutreachEngine",
-                .product(name: "Logging", package: "swift-log"),
+                "PostgresTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
