@@ -5,7 +5,8 @@ import OutreachCore
 ///
 /// Types: SQLite's integer is `bigint`, its datetime `timestamptz`, its blob `bytea`; JSON columns stay `text` (the
 /// stores write and read the same JSON text on both). SQLite's `COLLATE NOCASE` on addresses and names becomes a
-/// comparison of `lower(…)` with a unique or plain index on that expression. Column names keep their camel case
+/// comparison of `lower(…)` with a unique or plain index on that expression (`lower` also folds letters beyond ASCII,
+/// which NOCASE leaves as they are: "Ärger" and "ärger" are one name here, two there). Column names keep their camel case
 /// (quoted), so a copy between the stores is column for column.
 enum PostgresMigrations {
     struct Migration: Sendable {

@@ -114,6 +114,11 @@ struct CampaignStoreTests {
             } when: {
                 kind == .sqlite
             }
+            if kind == .postgres {
+                // The lookup the CLI will use to ask for '#ID' when several owners share a name (SQLite's arrives with v9).
+                let named = try await database.openPostgres().campaigns.campaigns(named: "Q4 LEADS")
+                #expect(named.map(\.ownerID) == [anna, otto, nil])
+            }
         }
     }
 }
