@@ -24,6 +24,9 @@ let package = Package(
         // Hummingbird's own; named for the web's connection timeouts (a channel handler).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        // Already in the graph through postgres-nio; named so the store can say how PostgreSQL connections use TLS.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.25.0"),
     ],
     targets: [
         // MARK: - C bridges
@@ -37,7 +40,11 @@ let package = Package(
         .target(name: "OutreachMail", dependencies: ["OutreachCore", "CEtpan"], swiftSettings: swiftSettings),
         .target(
             name: "OutreachStore",
-            dependencies: ["OutreachCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            dependencies: [
+                "OutreachCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -90,17 +97,24 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        // Starts private PostgreSQL servers for the store conformance suite and the integration tests.
+        .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "OutreachCoreTests", dependencies: ["OutreachCore"], swiftSettings: swiftSettings),
         .testTarget(name: "OutreachMailTests", dependencies: ["OutreachMail", "OutreachCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "OutreachStoreTests", dependencies: ["OutreachStore", "OutreachCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings
+            name: "OutreachStoreTests",
+            dependencies: [
+                "OutreachStore", "OutreachCore", "PostgresTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(name: "OutreachTransportTests", dependencies: ["OutreachTransport", "OutreachCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "outreach", "BridgeExercise", "OutreachCore", "OutreachMail", "OutreachStore", "OutreachTransport", "OutreachEngine",
-                .product(name: "Logging", package: "swift-log"),
+                "PostgresTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings

@@ -1,4 +1,4 @@
-/// Reads a prospect's fields as ``SQLiteCampaignStore/encodeFields(_:)`` writes them — one flat JSON object of
+/// Reads a prospect's fields as ``ProspectFields/encode(_:)`` writes them — one flat JSON object of
 /// strings — in one pass over the bytes. Anything else (an escape, a nested value, a malformed text) answers nil, and
 /// the caller uses the general JSON decoder: this only makes the common case cheap for pages of 500 prospects.
 enum FlatJSONObject {

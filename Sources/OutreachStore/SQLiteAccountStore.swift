@@ -6,69 +6,7 @@ import OutreachCore
 public struct SQLiteAccountStore: AccountStore {
     let writer: any DatabaseWriter
 
-    struct Row: Codable, FetchableRecord, MutablePersistableRecord {
-        static let databaseTableName = "account"
-        var id: Int64?
-        var email: String
-        var displayName: String?
-        var username: String
-        var smtpURL: String
-        var imapURL: String
-        var caFile: String?
-        var allowInsecureTLS: Bool
-        var copyToSent: Bool
-        var passwordSealed: Data
-        var createdAt: Date
-        var delaySeconds: Double
-        var jitterSeconds: Double
-        var dailyCap: Int?
-        var guardSeconds: Double
-        var sendingWindow: String?
-        var provider: String
-
-        mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-
-        enum Columns {
-            static let email = Column(CodingKeys.email)
-        }
-
-        init(_ account: Account, sealed: [UInt8]) {
-            id = account.id
-            email = account.email.description
-            displayName = account.displayName
-            username = account.username
-            smtpURL = account.smtp.url
-            imapURL = account.imap.url
-            caFile = account.trust.caFile
-            allowInsecureTLS = account.trust.allowInsecure
-            copyToSent = account.copyToSent
-            passwordSealed = Data(sealed)
-            createdAt = Date()
-            delaySeconds = account.pacing.delaySeconds
-            jitterSeconds = account.pacing.jitterSeconds
-            dailyCap = account.pacing.dailyCap
-            guardSeconds = account.guardSeconds
-            sendingWindow = account.pacing.window?.description
-            provider = account.provider.rawValue
-        }
-
-        func account(oauth: OAuthSettings? = nil) throws -> Account {
-            do {
-                return Account(
-                    id: id, email: try EmailAddress(parsing: email), displayName: displayName, username: username,
-                    smtp: try ServerEndpoint(parsing: smtpURL, as: .smtp), imap: try ServerEndpoint(parsing: imapURL, as: .imap),
-                    trust: TLSTrust(caFile: caFile, allowInsecure: allowInsecureTLS), copyToSent: copyToSent,
-                    pacing: Pacing(
-                        delaySeconds: delaySeconds, jitterSeconds: jitterSeconds, dailyCap: dailyCap,
-                        window: try sendingWindow.map { try SendingWindow(parsing: $0) }
-                    ),
-                    guardSeconds: guardSeconds, provider: Account.Provider(rawValue: provider) ?? .smtpIMAP, oauth: oauth
-                )
-            } catch {
-                throw StoreError.corrupt("account \(email): \(error)")
-            }
-        }
-    }
+    typealias Row = StoredAccount
 
     public func insert(_ account: Account, sealedPassword: [UInt8]) async throws -> Account {
         try await writer.write { db in
@@ -191,5 +129,15 @@ public struct SQLiteAccountStore: AccountStore {
             guard campaigns.isEmpty else { throw StoreError.accountInUse(email: row.email, campaigns: campaigns) }
             return try Row.deleteOne(db, key: row.id)
         }
+    }
+}
+
+extension StoredAccount: FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "account"
+
+    mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    enum Columns {
+        static let email = Column("email")
     }
 }

@@ -61,7 +61,7 @@ public struct SQLiteCampaignStore: CampaignStore {
     /// Binds through the SQLite C API on a statement prepared once per batch: imports insert millions of rows, and
     /// the generic argument path allocated several values per column.
     public func insertProspects(_ prospects: [Prospect]) async throws -> [DuplicateProspect] {
-        let encoded = try prospects.map { prospect -> (Prospect, String) in (prospect, try Self.encodeFields(prospect.fields)) }
+        let encoded = try prospects.map { prospect -> (Prospect, String) in (prospect, try ProspectFields.encode(prospect.fields)) }
         return try await writer.write { db in
             let connection = db.sqliteConnection
             var statement: OpaquePointer?
@@ -131,69 +131,11 @@ public struct SQLiteCampaignStore: CampaignStore {
         _ = try await writer.write { db in try CampaignRow.deleteOne(db, key: id) }
     }
 
-    /// The fields as a JSON object, written by hand: JSONSerialization bridges every value (and sorts keys with a
-    /// locale-aware compare when asked to), which made it nearly all of a million-row import's time.
-    static func encodeFields(_ fields: [ColumnKey: String]) throws -> String {
-        var out: [UInt8] = [UInt8(ascii: "{")]
-        out.reserveCapacity(256)
-        // Key order does not matter in a JSON object; not sorting saves a sort per row.
-        for (index, field) in fields.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            appendJSONString(field.key.rawValue, to: &out)
-            out.append(UInt8(ascii: ":"))
-            appendJSONString(field.value, to: &out)
-        }
-        out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    private static func appendJSONString(_ value: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        // Most values need no escaping: copy them whole.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: value.utf8)
-            out.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), byte]
-            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20: out += Array("\\u00".utf8) + [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]]
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-
     /// The columns ``prospect(_:)`` reads, in its order (read by position: a lookup by name lower-cases the name
     /// on every read, a cost every page of a 10,000-row round paid seven times a row).
     static let prospectColumns = "id, campaignID, row, email, fields, selected, variant"
 
     static func prospect(_ row: Row) throws -> Prospect {
-        let emailText: String = row[3]
-        let fieldsText: String = row[4]
-        guard let object = FlatJSONObject.strings(fieldsText) ?? (try? JSONDecoder().decode([String: String].self, from: Data(fieldsText.utf8))) else {
-            throw StoreError.corrupt("prospect row \(row[2] as Int? ?? 0) has unreadable fields")
-        }
-        var fields: [ColumnKey: String] = [:]
-        for (key, value) in object { fields[ColumnKey(normalizedValue: key)] = value }
-        let email: EmailAddress
-        let address = fields[.email] ?? emailText
-        do {
-            email = try EmailAddress(parsing: address)
-        } catch {
-            // Imports before invisible characters were refused stored such addresses: load them as they are (the row
-            // fails when sent, as it always did) rather than make the whole campaign unreadable.
-            guard case .invisibleCharacter = error, let at = address.lastIndex(of: "@") else {
-                throw StoreError.corrupt("prospect \(emailText.visiblyEscaped): \(error)")
-            }
-            email = EmailAddress(localPart: String(address[..<at]), domain: String(address[address.index(after: at)...]))
-        }
-        return Prospect(id: row[0], campaignID: row[1], row: row[2], email: email, fields: fields, selected: row[5], variant: row[6])
+        try ProspectFields.prospect(id: row[0], campaignID: row[1], row: row[2], email: row[3], fields: row[4], selected: row[5], variant: row[6])
     }
 }

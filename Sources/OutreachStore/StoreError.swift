@@ -10,6 +10,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case deliveryExists(prospectID: Int64, round: Int)
     case deliverySettled(deliveryID: Int64)
     case corrupt(String)
+    /// PostgreSQL refused a statement for a reason that is not the operator's to fix (a broken rule, a bug).
+    case postgres(String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .deliveryExists(let prospectID, let round): "prospect \(prospectID) already has a round \(round) delivery; a round never mails anyone twice"
         case .deliverySettled(let id): "delivery \(id) was already sent or drafted; it is not changed again (another worker took the job over)"
         case .corrupt(let what): "the database holds data Outreach cannot read: \(what)"
+        case .postgres(let message): "PostgreSQL refused a statement: \(message)"
         }
     }
 }
