@@ -27,6 +27,11 @@ public struct EmailTemplate: Sendable {
     /// Problems found while reading the template itself; ``lint(knownKeys:)`` adds the ones that need the campaign.
     public let issues: [TemplateIssue]
 
+    /// The largest template file accepted, in bytes of UTF-8: 2 MiB. Real letters are a few KiB; Gmail clips a
+    /// message's HTML above 102 KB, and many servers refuse messages of 10 MB or more (a 2 MiB body goes out as its
+    /// HTML and text parts, each quoted-printable).
+    public static let sizeLimit = 2 * 1024 * 1024
+
     private let slots: [PlaceholderScanner.Slot]
     private let subjectSlots: [Int]
     private let subjectSegments: [TemplateSegment]
@@ -34,10 +39,11 @@ public struct EmailTemplate: Sendable {
     private let textSegments: [TemplateSegment]
     private let literalLengths: (subject: Int, html: Int, text: Int)
 
-    /// Reads a template file's text. Throws only when there is no `Subject:` line (or no text); everything else is
-    /// reported by ``lint(knownKeys:)``.
+    /// Reads a template file's text. Throws only when there is no `Subject:` line (or no text) or the text is over
+    /// ``sizeLimit``; everything else is reported by ``lint(knownKeys:)``.
     /// - Parameter format: the body format; detected from the body when nil.
     public init(parsing source: String, format: BodyFormat? = nil) throws(TemplateError) {
+        guard source.utf8.count <= Self.sizeLimit else { throw .tooLarge(bytes: source.utf8.count, limit: Self.sizeLimit) }
         let layout = try TemplateFileLayout(source)
         let format = format ?? BodyFormat(detecting: String(String.UnicodeScalarView(layout.body)))
         var scanner = PlaceholderScanner()

@@ -61,6 +61,8 @@ struct MarkdownDocument {
             open = block
         }
 
+        // Growing the open block: `open = nil` after taking its lines out leaves them with one owner, so the append
+        // below grows them in place; otherwise every line copied all the lines before it (quadratic in the body).
         for item in Self.items(body, firstLine: firstLine) {
             switch item {
             case .gap(let lines):
@@ -83,6 +85,7 @@ struct MarkdownDocument {
                     close()
                 case .quote(let text):
                     if case .quote(var lines) = open {
+                        open = nil
                         lines.append(inline(text))
                         open = .quote(lines)
                     } else {
@@ -90,6 +93,7 @@ struct MarkdownDocument {
                     }
                 case .bullet(let marker, let text):
                     if case .list(false, let start, var items) = open, marker == bulletMarker {
+                        open = nil
                         items.append([inline(text)])
                         open = .list(ordered: false, start: start, items: items)
                     } else {
@@ -98,10 +102,12 @@ struct MarkdownDocument {
                     }
                 case .ordered(let number, let text):
                     if case .list(true, let start, var items) = open {
+                        open = nil
                         items.append([inline(text)])
                         open = .list(ordered: true, start: start, items: items)
                     } else if case .paragraph(var lines) = open, number != 1 {
                         // "2024. was a good year" inside a paragraph is text; only "1." starts a list there.
+                        open = nil
                         lines.append(inline(scalars.drop(while: { $0 == " " || $0 == "\t" })))
                         open = .paragraph(lines)
                     } else {
@@ -109,9 +115,11 @@ struct MarkdownDocument {
                     }
                 case .text(let indent, let text):
                     if case .paragraph(var lines) = open {
+                        open = nil
                         lines.append(inline(text))
                         open = .paragraph(lines)
                     } else if case .list(let ordered, let start, var items) = open, indent >= 2 {
+                        open = nil
                         items[items.count - 1].append(inline(text))
                         open = .list(ordered: ordered, start: start, items: items)
                     } else {
