@@ -32,6 +32,10 @@ public struct EmailTemplate: Sendable {
     /// HTML and text parts, each quoted-printable).
     public static let sizeLimit = 2 * 1024 * 1024
 
+    /// The longest subject a template may have, in bytes of UTF-8 as written (placeholders included): RFC 5322's
+    /// line limit. Longer subjects would still be folded correctly, but no inbox shows more than a line of it.
+    public static let subjectLimit = 998
+
     private let slots: [PlaceholderScanner.Slot]
     private let subjectSlots: [Int]
     private let subjectSegments: [TemplateSegment]
@@ -43,8 +47,18 @@ public struct EmailTemplate: Sendable {
     /// ``sizeLimit``; everything else is reported by ``lint(knownKeys:)``.
     /// - Parameter format: the body format; detected from the body when nil.
     public init(parsing source: String, format: BodyFormat? = nil) throws(TemplateError) {
+        try self.init(parsing: source, format: format, readingIssues: [])
+    }
+
+    /// Reads a template file decoded by ``TemplateSource``; its lines read as Windows-1252 are among the ``issues``.
+    public init(parsing source: TemplateSource, format: BodyFormat? = nil) throws(TemplateError) {
+        try self.init(parsing: source.text, format: format, readingIssues: source.issues)
+    }
+
+    private init(parsing source: String, format: BodyFormat?, readingIssues: [TemplateIssue]) throws(TemplateError) {
         guard source.utf8.count <= Self.sizeLimit else { throw .tooLarge(bytes: source.utf8.count, limit: Self.sizeLimit) }
-        let layout = try TemplateFileLayout(source)
+        var layout = try TemplateFileLayout(source)
+        layout.issues += readingIssues
         let format = format ?? BodyFormat(detecting: String(String.UnicodeScalarView(layout.body)))
         var scanner = PlaceholderScanner()
         scanner.issues = layout.issues
