@@ -99,11 +99,11 @@ struct TemplateInputTests {
         #expect(lint.status != 0)
         #expect(lint.stdout.contains("line 1: error: the subject is 1199 bytes long; the limit is 998"), "\(lint.output)")
 
-        let huge = try write(Array("Subject: Hi\n\n".utf8) + Array(repeating: 0x61, count: 2 * 1024 * 1024), "huge.md", in: cli)
+        let huge = try write(Array("Subject: Hi\n\n".utf8) + Array(repeating: 0x61, count: 4 * 1024 * 1024), "huge.md", in: cli)
         for command in [["template", "lint", "--campaign", "C", "--template", huge], ["preview", "C", "--template", huge, "--row", "1"]] {
             let refused = try cli.run(command)
             #expect(refused.status != 0)
-            #expect(refused.stderr.hasPrefix("Error: \(huge): the template is 2097165 bytes; the limit is 2 MiB (2097152 bytes)"), "\(refused.output)")
+            #expect(refused.stderr.hasPrefix("Error: \(huge): the template is 4194317 bytes; the limit is 4 MiB (4194304 bytes)"), "\(refused.output)")
             #expect(!refused.output.contains("Usage:"), "\(refused.output)")
         }
     }

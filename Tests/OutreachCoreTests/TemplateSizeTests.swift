@@ -18,7 +18,8 @@ struct TemplateSizeTests {
     }
 
     /// Ten times the lines must cost about ten times as much, not a hundred (as when every line copied the block
-    /// so far: 100,000 lines took 70 s). The bound leaves room for a busy machine and a debug build.
+    /// so far: 100,000 lines took 70 s in a release build, several minutes in a debug one). The bounds leave room for
+    /// a busy machine and a debug build; a release build reads and renders 100,000 lines in a fraction of a second.
     @Test(arguments: ["paragraph", "list", "ordered", "quote"])
     func renderingIsLinearInTheNumberOfLines(shape: String) throws {
         let line: (Int) -> String
@@ -26,11 +27,11 @@ struct TemplateSizeTests {
         case "list": line = { "- item \($0)" }
         case "ordered": line = { "\($0). step" }
         case "quote": line = { "> quoted \($0)" }
-        default: line = { "Line \($0) *of* it" }
+        default: line = { "Line \($0): *see* <https://x.io>" }
         }
         let small = try (0..<3).map { _ in try seconds(lines: 10_000, line) }.min()!
         let large = try seconds(lines: 100_000, line)
-        #expect(large < 20, "100,000 lines took \(large) s")
+        #expect(large < 60, "100,000 lines took \(large) s")
         #expect(large < max(small, 0.01) * 40, "10,000 lines took \(small) s, 100,000 lines \(large) s: not linear")
     }
 
@@ -41,8 +42,8 @@ struct TemplateSizeTests {
             try EmailTemplate(parsing: source)
         }
         #expect(
-            TemplateError.tooLarge(bytes: 3_000_000, limit: 2 * 1024 * 1024).description
-                == "the template is 3000000 bytes; the limit is 2 MiB (2097152 bytes): an email this large would be clipped by Gmail and refused by many mail servers")
+            TemplateError.tooLarge(bytes: 5_000_000, limit: 4 * 1024 * 1024).description
+                == "the template is 5000000 bytes; the limit is 4 MiB (4194304 bytes): an email this large would be clipped by Gmail and refused by many mail servers")
         let fits = "Subject: Hi\n\n" + String(repeating: line, count: (EmailTemplate.sizeLimit - 20) / 100)
         #expect(try EmailTemplate(parsing: fits).render(values: [:]).email != nil)
     }

@@ -27,10 +27,10 @@ public struct EmailTemplate: Sendable {
     /// Problems found while reading the template itself; ``lint(knownKeys:)`` adds the ones that need the campaign.
     public let issues: [TemplateIssue]
 
-    /// The largest template file accepted, in bytes of UTF-8: 2 MiB. Real letters are a few KiB; Gmail clips a
-    /// message's HTML above 102 KB, and many servers refuse messages of 10 MB or more (a 2 MiB body goes out as its
+    /// The largest template file accepted, in bytes of UTF-8: 4 MiB. Real letters are a few KiB; Gmail clips a
+    /// message's HTML above 102 KB, and many servers refuse messages of 10 MB or more (a 4 MiB body goes out as its
     /// HTML and text parts, each quoted-printable).
-    public static let sizeLimit = 2 * 1024 * 1024
+    public static let sizeLimit = 4 * 1024 * 1024
 
     /// The longest subject a template may have, in bytes of UTF-8 as written (placeholders included): RFC 5322's
     /// line limit. Longer subjects would still be folded correctly, but no inbox shows more than a line of it.
