@@ -47,7 +47,7 @@ public struct OutgoingMessage: Sendable, Equatable {
         var lines: [String] = []
         func add(_ name: String, _ value: String) throws(CompositionError) {
             try HeaderEncoding.checkSafe(value, field: name)
-            lines.append(HeaderEncoding.fold("\(name): \(value)"))
+            lines.append(try HeaderEncoding.fold(name, value))
         }
         func addresses(_ list: [Mailbox], field: String) throws(CompositionError) -> String {
             var parts: [String] = []

@@ -35,6 +35,7 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
     public let kind: Kind
     /// `SMTP smtp.example.com:587` or `IMAP imap.example.com:993`.
     public let server: String
+    /// What went wrong, without a final period.
     public let detail: String
     /// The SMTP reply code, when the server gave one.
     public let replyCode: Int?
@@ -48,7 +49,11 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
     public init(_ kind: Kind, server: String, detail: String, replyCode: Int? = nil, enhancedStatus: String? = nil) {
         self.kind = kind
         self.server = server
-        self.detail = detail
+        // The messages below go on after the detail with ". Check …"; libraries and servers end theirs with a period
+        // ("GnuTLS recv error (-110): The TLS connection was non-properly terminated."), which would double it.
+        var detail = Substring(detail)
+        while let last = detail.last, last == "." || last == " " { detail = detail.dropLast() }
+        self.detail = String(detail)
         self.replyCode = replyCode
         self.enhancedStatus = enhancedStatus
     }

@@ -96,7 +96,7 @@ extension Outreach {
             let issues = compiled.lint(knownKeys: campaign.columnKeys).filter { !($0.kind == .emptySubject) }
             for issue in issues { FileHandle.standardError.write(Data("\(template): \(issue)\n".utf8)) }
             if issues.contains(where: { $0.severity == .error }) {
-                throw ValidationError("\(template) has errors (listed above); fix them first — nothing was sent")
+                throw CommandFailure("\(template) has errors (listed above); fix them first — nothing was sent")
             }
             guard dryRun else {
                 // The job syncs the account right before it plans, whenever it starts.

@@ -35,12 +35,12 @@ extension Outreach {
             let registry = try context.accountRegistry(database: database)
             let campaign = try await CampaignLookup.campaign(named: name, in: database)
             let (compiled, text) = try TemplateFile.read(template)
-            guard compiled.hasSubject else { throw ValidationError("\(template): round 1 needs a subject; the first line must be `Subject: …`") }
+            guard compiled.hasSubject else { throw CommandFailure("\(template): round 1 needs a subject; the first line must be `Subject: …`") }
             let issues = compiled.lint(knownKeys: campaign.columnKeys)
             for issue in issues { FileHandle.standardError.write(Data("\(template): \(issue)\n".utf8)) }
             // An error (an unknown placeholder, a broken [gap:N]) would hold every row or send the tag as written.
             if issues.contains(where: { $0.severity == .error }) {
-                throw ValidationError("\(template) has errors (listed above); fix them first — nothing was sent")
+                throw CommandFailure("\(template) has errors (listed above); fix them first — nothing was sent")
             }
             guard dryRun else {
                 let spec = Job.Spec(mode: mode, variant: variant, template: text, templateName: template)
@@ -84,17 +84,17 @@ extension Outreach {
                 found = try await database.campaigns.prospect(campaignID: campaign.id!, email: email ?? "")
             }
             guard let prospect = found else {
-                throw ValidationError(row.map { "\(campaign.name) has no row \($0)" } ?? "\(campaign.name) has no prospect \(email ?? "")")
+                throw CommandFailure(row.map { "\(campaign.name) has no row \($0)" } ?? "\(campaign.name) has no prospect \(email ?? "")")
             }
-            guard let account = try await registry.account(id: campaign.accountID) else { throw ValidationError("the campaign's account is gone") }
+            guard let account = try await registry.account(id: campaign.accountID) else { throw CommandFailure("the campaign's account is gone") }
             switch RenderedRow.renderer(compiled)(prospect) {
             case .message(let subject, let text, let html):
                 let message = RoundRunner.message(to: prospect, from: account, subject: subject, text: text, html: html)
-                print(try message.rendered(), terminator: "")
+                do { print(try message.rendered(), terminator: "") } catch { throw CommandFailure("row \(prospect.row) would be held: \(error)") }
             case .needsData(let missing):
-                throw ValidationError("row \(prospect.row) would be held: no value and no fallback for \(missing.map { "{\($0)}" }.joined(separator: ", "))")
+                throw CommandFailure("row \(prospect.row) would be held: no value and no fallback for \(missing.map { "{\($0)}" }.joined(separator: ", "))")
             case .unsafe(let reason):
-                throw ValidationError("row \(prospect.row) would be held: \(reason)")
+                throw CommandFailure("row \(prospect.row) would be held: \(reason)")
             }
         }
     }

@@ -27,6 +27,15 @@ public struct EmailTemplate: Sendable {
     /// Problems found while reading the template itself; ``lint(knownKeys:)`` adds the ones that need the campaign.
     public let issues: [TemplateIssue]
 
+    /// The largest template file accepted, in bytes of UTF-8: 4 MiB. Real letters are a few KiB; Gmail clips a
+    /// message's HTML above 102 KB, and many servers refuse messages of 10 MB or more (a 4 MiB body goes out as its
+    /// HTML and text parts, each quoted-printable).
+    public static let sizeLimit = 4 * 1024 * 1024
+
+    /// The longest subject a template may have, in bytes of UTF-8 as written (placeholders included): RFC 5322's
+    /// line limit. Longer subjects would still be folded correctly, but no inbox shows more than a line of it.
+    public static let subjectLimit = 998
+
     private let slots: [PlaceholderScanner.Slot]
     private let subjectSlots: [Int]
     private let subjectSegments: [TemplateSegment]
@@ -34,11 +43,22 @@ public struct EmailTemplate: Sendable {
     private let textSegments: [TemplateSegment]
     private let literalLengths: (subject: Int, html: Int, text: Int)
 
-    /// Reads a template file's text. Throws only when there is no `Subject:` line (or no text); everything else is
-    /// reported by ``lint(knownKeys:)``.
+    /// Reads a template file's text. Throws only when there is no `Subject:` line (or no text) or the text is over
+    /// ``sizeLimit``; everything else is reported by ``lint(knownKeys:)``.
     /// - Parameter format: the body format; detected from the body when nil.
     public init(parsing source: String, format: BodyFormat? = nil) throws(TemplateError) {
-        let layout = try TemplateFileLayout(source)
+        try self.init(parsing: source, format: format, readingIssues: [])
+    }
+
+    /// Reads a template file decoded by ``TemplateSource``; its lines read as Windows-1252 are among the ``issues``.
+    public init(parsing source: TemplateSource, format: BodyFormat? = nil) throws(TemplateError) {
+        try self.init(parsing: source.text, format: format, readingIssues: source.issues)
+    }
+
+    private init(parsing source: String, format: BodyFormat?, readingIssues: [TemplateIssue]) throws(TemplateError) {
+        guard source.utf8.count <= Self.sizeLimit else { throw .tooLarge(bytes: source.utf8.count, limit: Self.sizeLimit) }
+        var layout = try TemplateFileLayout(source)
+        layout.issues += readingIssues
         let format = format ?? BodyFormat(detecting: String(String.UnicodeScalarView(layout.body)))
         var scanner = PlaceholderScanner()
         scanner.issues = layout.issues

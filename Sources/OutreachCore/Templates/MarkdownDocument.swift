@@ -37,18 +37,37 @@ struct MarkdownDocument {
         case text(indent: Int, text: ArraySlice<Unicode.Scalar>)
     }
 
+    /// The block being written, without its lines: those grow in `lines` and `items`, outside any enum payload, so
+    /// each line is appended in place (a payload taken out of an enum and put back copied every line before it on
+    /// each new line, quadratic in the body, however the optimizer ordered the copies).
+    private enum OpenBlock {
+        case paragraph, quote
+        case list(ordered: Bool, start: Int)
+    }
+
     init(body: [Unicode.Scalar], firstLine: Int) {
-        var open: Block?
+        var open: OpenBlock?
+        var lines: [Line] = []
+        var items: [[Line]] = []
         var blankSeen = false
         var gap: Int?
         var hasBlock = false
         var bulletMarker: Unicode.Scalar = "-"
 
         func close() {
-            if let block = open { parts.append(.block(block)) }
+            switch open {
+            case .paragraph: parts.append(.block(.paragraph(lines)))
+            case .quote: parts.append(.block(.quote(lines)))
+            case .list(let ordered, let start): parts.append(.block(.list(ordered: ordered, start: start, items: items)))
+            case nil: break
+            }
             open = nil
+            lines = []
+            items = []
         }
-        func begin(_ block: Block) {
+        /// Closes the open block and writes the space before the next one; `block` is then open (nil for a heading,
+        /// which the caller writes whole).
+        func begin(_ block: OpenBlock?) {
             close()
             if let gap {
                 parts.append(.space(gap))
@@ -63,9 +82,9 @@ struct MarkdownDocument {
 
         for item in Self.items(body, firstLine: firstLine) {
             switch item {
-            case .gap(let lines):
+            case .gap(let count):
                 close()
-                gap = (gap ?? 0) + lines
+                gap = (gap ?? 0) + count
                 blankSeen = false
             case .line(let scalars, let number):
                 let kind = Self.classify(scalars)
@@ -79,43 +98,46 @@ struct MarkdownDocument {
                     close()
                     if gap == nil { blankSeen = true }
                 case .heading(let level, let text):
-                    begin(.heading(level: level, inline(text)))
-                    close()
+                    let line = inline(text)
+                    begin(nil)
+                    parts.append(.block(.heading(level: level, line)))
                 case .quote(let text):
-                    if case .quote(var lines) = open {
-                        lines.append(inline(text))
-                        open = .quote(lines)
+                    let line = inline(text)
+                    if case .quote = open {
+                        lines.append(line)
                     } else {
-                        begin(.quote([inline(text)]))
+                        begin(.quote)
+                        lines = [line]
                     }
                 case .bullet(let marker, let text):
-                    if case .list(false, let start, var items) = open, marker == bulletMarker {
-                        items.append([inline(text)])
-                        open = .list(ordered: false, start: start, items: items)
+                    let line = inline(text)
+                    if case .list(false, _) = open, marker == bulletMarker {
+                        items.append([line])
                     } else {
                         bulletMarker = marker
-                        begin(.list(ordered: false, start: 1, items: [[inline(text)]]))
+                        begin(.list(ordered: false, start: 1))
+                        items = [[line]]
                     }
                 case .ordered(let number, let text):
-                    if case .list(true, let start, var items) = open {
+                    if case .list(true, _) = open {
                         items.append([inline(text)])
-                        open = .list(ordered: true, start: start, items: items)
-                    } else if case .paragraph(var lines) = open, number != 1 {
+                    } else if case .paragraph = open, number != 1 {
                         // "2024. was a good year" inside a paragraph is text; only "1." starts a list there.
                         lines.append(inline(scalars.drop(while: { $0 == " " || $0 == "\t" })))
-                        open = .paragraph(lines)
                     } else {
-                        begin(.list(ordered: true, start: number, items: [[inline(text)]]))
+                        let line = inline(text)
+                        begin(.list(ordered: true, start: number))
+                        items = [[line]]
                     }
                 case .text(let indent, let text):
-                    if case .paragraph(var lines) = open {
-                        lines.append(inline(text))
-                        open = .paragraph(lines)
-                    } else if case .list(let ordered, let start, var items) = open, indent >= 2 {
-                        items[items.count - 1].append(inline(text))
-                        open = .list(ordered: ordered, start: start, items: items)
+                    let line = inline(text)
+                    if case .paragraph = open {
+                        lines.append(line)
+                    } else if case .list = open, indent >= 2 {
+                        items[items.count - 1].append(line)
                     } else {
-                        begin(.paragraph([inline(text)]))
+                        begin(.paragraph)
+                        lines = [line]
                     }
                 }
             }

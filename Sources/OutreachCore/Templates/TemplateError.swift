@@ -6,6 +6,8 @@ public enum TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingSubject(line: Int, found: String)
     /// More distinct placeholders than the engine can track (a generated template gone wrong).
     case tooManyPlaceholders(limit: Int)
+    /// The file is larger than ``EmailTemplate/sizeLimit`` (`bytes` of UTF-8).
+    case tooLarge(bytes: Int, limit: Int)
 
     static let expectedFormat = """
         A template is a "Subject:" line, one blank line, then the body (Markdown or HTML), for example:
@@ -25,6 +27,9 @@ public enum TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
             return "line \(line): expected a \"Subject:\" line, found \"\(shown)\".\n\(Self.expectedFormat)"
         case .tooManyPlaceholders(let limit):
             return "the template has more than \(limit) different placeholders"
+        case .tooLarge(let bytes, let limit):
+            return "the template is \(bytes) bytes; the limit is \(limit / 1024 / 1024) MiB (\(limit) bytes): "
+                + "an email this large would be clipped by Gmail and refused by many mail servers"
         }
     }
 }

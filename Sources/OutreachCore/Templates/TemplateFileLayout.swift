@@ -29,6 +29,16 @@ struct TemplateFileLayout {
         }
         subject = Self.trimmed(header.dropFirst(label.count))
         if subject.isEmpty { issues.append(TemplateIssue(kind: .emptySubject, line: subjectLine)) }
+        var controls: [UInt32] = []
+        var subjectBytes = 0
+        for scalar in subject {
+            subjectBytes += UTF8.width(scalar)
+            if scalar != "\t", scalar.properties.generalCategory == .control, !controls.contains(scalar.value) { controls.append(scalar.value) }
+        }
+        for control in controls { issues.append(TemplateIssue(kind: .controlCharacterInSubject(scalar: control), line: subjectLine)) }
+        if subjectBytes > EmailTemplate.subjectLimit {
+            issues.append(TemplateIssue(kind: .subjectTooLong(bytes: subjectBytes, limit: EmailTemplate.subjectLimit), line: subjectLine))
+        }
 
         var start = first + 1
         if start < lines.count, Self.isBlank(lines[start]) {

@@ -20,6 +20,13 @@ public struct TemplateIssue: Sendable, Hashable, CustomStringConvertible {
         case unsupportedLink(url: String)
         case emptySubject
         case missingBlankLineAfterSubject
+        /// A control character in the subject: NUL (`scalar` 0) cannot be sent in any header, so every row would be
+        /// held (error); the others would show as boxes or vanish (warning).
+        case controlCharacterInSubject(scalar: UInt32)
+        /// The subject as written is longer than ``EmailTemplate/subjectLimit`` bytes of UTF-8.
+        case subjectTooLong(bytes: Int, limit: Int)
+        /// The line is not valid UTF-8 and was read as Windows-1252 (see ``TemplateSource``).
+        case readAsWindows1252(excerpt: String)
     }
 
     public let kind: Kind
@@ -34,8 +41,9 @@ public struct TemplateIssue: Sendable, Hashable, CustomStringConvertible {
     public var severity: Severity {
         switch kind {
         case .unknownPlaceholder(_, _, _, let hasFallback): return hasFallback ? .warning : .error
-        case .badGapTag, .gapTagInSubject: return .error
-        case .malformedBrace, .unsupportedLink, .emptySubject, .missingBlankLineAfterSubject: return .warning
+        case .badGapTag, .gapTagInSubject, .subjectTooLong: return .error
+        case .controlCharacterInSubject(let scalar): return scalar == 0 ? .error : .warning
+        case .malformedBrace, .unsupportedLink, .emptySubject, .missingBlankLineAfterSubject, .readAsWindows1252: return .warning
         }
     }
 
@@ -59,6 +67,15 @@ public struct TemplateIssue: Sendable, Hashable, CustomStringConvertible {
             return "the subject is empty: fine for a follow-up (sent as \"Re: \" + the original subject), not for a first email"
         case .missingBlankLineAfterSubject:
             return "the Subject: line should be followed by one blank line; the body starts on this line"
+        case .controlCharacterInSubject(0):
+            return "the subject contains a NUL character (U+0000), which no email header can carry: every row would be held; remove it"
+        case .controlCharacterInSubject(let scalar):
+            let code = String(scalar, radix: 16, uppercase: true)
+            return "the subject contains the invisible control character U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code), which mail programs show as a box or drop; remove it"
+        case .subjectTooLong(let bytes, let limit):
+            return "the subject is \(bytes) bytes long; the limit is \(limit) (inboxes show about the first 60 characters)"
+        case .readAsWindows1252(let excerpt):
+            return "this line is not valid UTF-8 and was read as Windows-1252 (\"\(excerpt)\"); check that its accents look right, or save the file as UTF-8"
         }
     }
 
