@@ -23,7 +23,7 @@ extension Outreach {
             if let url {
                 let client = HTTPClient(label: "health", logger: context.logger, timeoutSeconds: max(1, timeout))
                 let response = try await client.send(HTTPRequest(method: "GET", url: url))
-                guard response.status == 200 else { throw Unhealthy(reason: "\(url) answered \(response.status), not 200") }
+                guard response.status == 200 else { throw CommandFailure("\(url) answered \(response.status), not 200") }
                 checked.append("\(url) answers 200")
             }
             print("ok: " + checked.joined(separator: "; "))
@@ -31,8 +31,3 @@ extension Outreach {
     }
 }
 
-/// Why `outreach health` failed: one line, without the usage text a ValidationError would add.
-struct Unhealthy: Error, CustomStringConvertible {
-    let reason: String
-    var description: String { reason }
-}

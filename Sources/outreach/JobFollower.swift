@@ -58,7 +58,7 @@ struct JobFollower {
             // even record its end (the database refuses writes) ends the wait with what to do.
             if let running = inline, inlineDone.isSet {
                 inline = nil
-                if case .storeUnavailable(let reason) = await running.value { throw FollowError.storeUnavailable(reason) }
+                if case .storeUnavailable(let reason) = await running.value { throw CommandFailure(reason) }
             }
             if interactive, job.state == .running { Self.drawBar(job) }
             try await Task.sleep(for: .milliseconds(200))
@@ -84,16 +84,6 @@ struct JobFollower {
 
     /// Exit status: success only for a completed job without failed rows.
     static func succeeded(_ job: Job) -> Bool { job.state == .completed && job.counters.failed == 0 }
-}
-
-enum FollowError: Error, CustomStringConvertible {
-    case storeUnavailable(String)
-
-    var description: String {
-        switch self {
-        case .storeUnavailable(let reason): reason
-        }
-    }
 }
 
 /// A flag set from one task and read from another.
