@@ -345,3 +345,22 @@ struct MasterFileLayoutTests {
         #expect(error.description.contains("\"na\\u{0}me\", \"\\u{1B}[2Jcompany\""), "\(error)")
     }
 }
+
+
+struct ColumnKeyTests {
+    @Test("the byte path for ASCII names gives what the Character path gives, on every kind of header")
+    func asciiPathMatches() {
+        var generator = RetryBackoffTests.SeededGenerator(state: 11)
+        let alphabet = Array("aZ9_ -.Ab1cDEFfgH(x)/\t&")
+        var names = ["FirstName", "HTMLTitle", "E-mail Address", "Job Title", "address2Line", "__x__", "", "ABC123def", "first_name", "a1B2c3"]
+        for _ in 0..<2_000 {
+            let length = Int(generator.next() % 14)
+            names.append(String((0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }))
+        }
+        for name in names {
+            #expect(ColumnKey.normalizedASCII(name) == ColumnKey.normalizedCharacters(name), "\(name)")
+        }
+        #expect(ColumnKey.normalizedASCII("Vorname ü") == nil)
+        #expect(ColumnKey(normalizing: "First Name") == .first && ColumnKey(normalizing: "Prénom") == .first)
+    }
+}
