@@ -211,6 +211,19 @@ public enum MessageClassifier {
         } else {
             transient = notice.contains(anyOf: BounceSignals.delayPhrases) || subjectSaysDelay(subject)
         }
+        // A notice may list several recipients, each with the remote server's reply: the worst reply speaks for it.
+        var worst: Failure?
+        for line in notice.lines {
+            let codes = DeliveryStatusCode.codes(in: line).filter { $0.statusClass != 2 }
+            let replies = NoticeText.replyCodes(in: line)
+            guard !codes.isEmpty || !replies.isEmpty else { continue }
+            let lineTransient = codes.first.map { $0.statusClass == 4 } ?? (replies.first.map { $0 < 500 } ?? transient)
+            let lower = line.lowercased()
+            guard let reason = BounceReasonRules.reason(inLowercased: lower) ?? codes.first.flatMap(BounceReasonRules.reason(for:)) else { continue }
+            let failure = Failure(severity: reason.severity(transient: lineTransient), reason: reason)
+            if worst.map({ rank(failure.severity) < rank($0.severity) }) ?? true { worst = failure }
+        }
+        if let worst { return worst }
         let code = notice.failureCodes.first { $0.statusClass == 5 } ?? notice.failureCodes.first
         let reason = BounceReason.reason(
             status: code, diagnostic: notice.diagnosticLine?.lowercased(), notice: notice.lowercased, delayed: transient
