@@ -4,7 +4,7 @@
 /// The order of the questions is the order of the evidence's reliability:
 /// 1. A feedback report (ARF, JMRP, SES complaint) is a complaint.
 /// 2. A delivery report with per-recipient fields decides by its `Action` and `Status`: any recipient that failed
-///    or is delayed makes a bounce; a report that only says "delivered" is an automatic message, not a bounce.
+///    or is delayed makes a bounce; a report that only says "delivered" is a success report (`.delivered`).
 /// 3. Without per-recipient fields, a bounce needs either one conclusive mark (`X-Failed-Recipients`,
 ///    `report-type=delivery-status`, Exchange's `X-MS-Exchange-Message-Is-Ndr`) or two circumstantial ones that
 ///    agree: a mail-system sender (MAILER-DAEMON, postmaster) with a bounce subject, bounce wording or an SMTP
@@ -18,11 +18,11 @@
 /// 5. A mail-system or no-reply sender with none of the above: automatic.
 /// 6. Everything else is human.
 ///
-/// Hard or soft: a DSN recipient's `Status` decides (5.x.x hard, 4.x.x soft, and X.2.2 "mailbox full" soft even as
-/// 5.2.2, because the mailbox exists); without a usable status its `Action` does (`failed` hard, `delayed` soft).
-/// Bounces without DSN fields are read from their text: enhanced codes first (as above), then full-mailbox or
-/// quota wording (soft), then basic SMTP replies (5xx hard, 4xx soft), then delay wording (soft); a returned
-/// message with none of these is hard, because MTAs return a message only once they have given up on it.
+/// Hard, soft or sender: every bounce gets a ``BounceReason`` — from the remote server's reply (a DSN recipient's
+/// `Diagnostic-Code`, or a notice line with a failure code), then the enhanced status code, then the notice's own
+/// wording (``BounceReasonRules``) — and the reason decides: hard only when the address is bad, sender when the
+/// receiver refused us, soft otherwise; a transient failure (4.x.x, 4xx, `Action: delayed`) is never hard. A report
+/// whose recipients were all delivered, relayed or expanded (2.x.x) is `.delivered`, not a bounce.
 public enum MessageClassifier {
     public static func classify(_ facts: MessageFacts) -> MessageClassification {
         if let complaint = complaint(in: facts) { return complaint }
