@@ -76,15 +76,18 @@ enum BounceReasonRules {
             "invalid address syntax", "illegal address", "bad destination mailbox address syntax", "syntax error in parameters",
             "syntactically invalid", "address contains", "missing domain", "invalid email address",
         ]),
-        (.virus, ["virus", "malware", "infected", "trojan", "phishing"]),
-        (.spam, [
-            "spam", "junk mail", "unsolicited", "bulk mail", "looks like junk", "classified as junk", "message content rejected",
-            "suspicious", "detected as spam", "spam score", "rejected by the content filter",
-        ]),
+        (.spam, ["rejected due to spam", "spam classification", "identified as spam", "detected as spam"]),
+        // Authentication before spam and virus wording: Gmail explains its SPF and DMARC refusals with "to protect our
+        // users from spam and phishing".
         (.security, [
             "spf", "dkim", "dmarc", "authentication", "not authenticated", "unauthenticated", "authenticat", "starttls", "tls required",
             "must use tls", "encryption required", "must be encrypted", "sender policy framework", "reverse dns", "ptr record",
             "reverse lookup", "no ptr", "rdns", "forged", "spoof", "cannot verify", "sender verify failed", "sender verification",
+        ]),
+        (.virus, ["virus", "malware", "infected", "trojan"]),
+        (.spam, [
+            "spam", "junk mail", "unsolicited", "bulk mail", "looks like junk", "classified as junk", "message content rejected",
+            "suspicious", "detected as spam", "spam score", "rejected by the content filter",
         ]),
         (.blocked, [
             "blocked", "blacklist", "blocklist", "block list", "black list", "denylist", "spamhaus", "spamcop", "barracuda",
