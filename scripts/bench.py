@@ -13,6 +13,9 @@
   scripts/bench.py web    [--jobs 10000]     the web UI's job list (HTML page and JSON) with that many jobs in the
                                              database, 50 connections (wrk), against the same server's /healthz;
                                              and the resident memory of an idle `outreach serve`
+  scripts/bench.py classify [--corpus DIR]   `outreach classify --json` over the bounce corpus against Debian's Sisimai
+                                             (libsisimai-perl, Sisimai->make) over the same files: where the two
+                                             disagree on bounce/not and hard/soft, and both timed in the same run
   scripts/bench.py all
 
 Run `swift build -c release --product outreach` first (or pass --outreach PATH). Needs the "bench" packages of
@@ -537,9 +540,103 @@ def bench_web(outreach, jobs):
         shutil.rmtree(work, ignore_errors=True)
 
 
+SISIMAI = r'''
+use strict; use warnings; use Sisimai; use JSON::PP;
+# Sisimai 4.25's API: make() parses a file (mbox or one message) and returns Sisimai::Data, one per recipient.
+my @rows;
+for my $file (@ARGV) {
+    my $data = Sisimai->make($file, 'delivered' => 1) || [];
+    push @rows, { file => $file, results => [ map { { reason => $_->reason, soft => $_->softbounce + 0,
+        status => $_->deliverystatus } } @$data ] };
+}
+print JSON::PP->new->canonical->encode(\@rows);
+'''
+
+# Where Outreach differs from Sisimai on purpose (README, "Bounce reasons"): Sisimai calls everything but an unknown
+# user or host, a moved mailbox and a null MX soft; Outreach calls policy, reputation, authentication, content and
+# rate refusals "sender" (neither hard nor soft: the account's problem), and a permanent failure whose reason it
+# cannot tell soft.
+DELIBERATE = {
+    ("user-unknown", "filtered"): "Sisimai 4.25 calls a refusal after DATA 'filtered' (soft) even when it says 'user unknown'",
+    ("user-unknown", "rejected"): "'does not exist' / 'unknown user' read as the recipient's, Sisimai blames the sender",
+    ("user-unknown", "mailboxfull"): "the reply says 'user unknown' (5.x.1); Sisimai goes by its 5.2.x status",
+    ("user-unknown", "expired"): "Gmail's 'failed permanently … does not exist': Sisimai reads the retry wording",
+    ("user-unknown", "mailererror"): "procmail 'No such user': Sisimai calls the local delivery agent's error its own",
+    ("user-unknown", "securityerror"): "SES '5.1.0 Unknown address error': the address, not the security of our mail",
+    ("undefined", "userunknown"): "no wording Outreach can tie to the address: soft until proven (a wrong suppression loses a lead)",
+    ("undefined", "notaccept"): "no wording Outreach can tie to the address: soft until proven",
+    ("blocked", "hostunknown"): "Exim's 'the account or domain may not exist, they may be blacklisted': never suppress on a maybe",
+    ("user-unknown", "userunknown"): "a 4.x.x 'user unknown' is temporary: soft until the MTA gives up",
+    ("host-unknown", "networkerror"): "Postfix 'Name service error … type=MX': the domain's DNS, read as host unknown",
+}
+
+
+def bench_classify(outreach, corpus):
+    files = sorted(os.path.join(corpus, f) for f in os.listdir(corpus) if f.endswith(".eml"))
+    work = tempfile.mkdtemp(prefix="outreach-bench-classify-")
+    try:
+        script = os.path.join(work, "sisimai.pl")
+        with open(script, "w") as f:
+            f.write(SISIMAI)
+        best_ours = best_theirs = None
+        for _ in range(3):
+            ours, ours_out = run_measured([outreach, "classify", "--json"] + files)
+            theirs, theirs_out = run_measured(["perl", script] + files)
+            best_ours = ours if best_ours is None else min(best_ours, ours)
+            best_theirs = theirs if best_theirs is None else min(best_theirs, theirs)
+        outreach_rows = {os.path.basename(r["file"]): r for r in json.loads(ours_out)}
+        sisimai_rows = {os.path.basename(r["file"]): r["results"] for r in json.loads(theirs_out)}
+        not_bounce = ("delivered", "feedback", "vacation")
+        bounce_disagreements, severity_disagreements, deliberate = [], [], {}
+        both = 0
+        for name, row in sorted(outreach_rows.items()):
+            theirs = [r for r in sisimai_rows.get(name, []) if r["reason"] not in not_bounce]
+            ours_bounce = row["class"] == "bounce"
+            if ours_bounce != bool(theirs):
+                said = ",".join(r["reason"] for r in sisimai_rows.get(name, [])) or "nothing parsed"
+                bounce_disagreements.append(f"{name}: outreach {row['class']}, sisimai {said}")
+                continue
+            if not ours_bounce:
+                continue
+            both += 1
+            their_hard = any(r["soft"] == 0 for r in theirs)
+            if their_hard == (row["severity"] == "hard"):
+                continue
+            key = (row["bounceReason"], theirs[0]["reason"])
+            line = (f"{name}: outreach {row['severity']} ({row['bounceReason']}), sisimai "
+                    f"{'hard' if their_hard else 'soft'} ({','.join(sorted({r['reason'] for r in theirs}))})")
+            if key in DELIBERATE:
+                deliberate.setdefault(key, []).append(name)
+            else:
+                severity_disagreements.append(line)
+        print(f"Bounce classification, {len(files)} files of {corpus}:")
+        print(f"  outreach classify --json     {best_ours:7.2f} s  {len(files) / best_ours:>8,.0f} files/s  (best of 3)")
+        print(f"  Sisimai {sisimai_version():<21}{best_theirs:7.2f} s  {len(files) / best_theirs:>8,.0f} files/s  (best of 3)")
+        print(f"  ratio                        {best_theirs / best_ours:7.2f}x faster")
+        print(f"  bounce or not: {len(bounce_disagreements)} disagreements")
+        for line in bounce_disagreements:
+            print(f"    {line}")
+        sender = sum(1 for r in outreach_rows.values() if r["severity"] == "sender")
+        print(f"  hard/soft, {both} bounces both read ('sender' counts as not hard; {sender} of Outreach's are 'sender'):")
+        print(f"    deliberate differences: {sum(len(v) for v in deliberate.values())}")
+        for key, names in sorted(deliberate.items(), key=lambda kv: -len(kv[1])):
+            print(f"      {len(names):3}  outreach {key[0]} / sisimai {key[1]}: {DELIBERATE[key]}")
+        print(f"    other disagreements: {len(severity_disagreements)}")
+        for line in severity_disagreements:
+            print(f"      {line}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def sisimai_version():
+    out = subprocess.run(["perl", "-MSisimai", "-e", "print $Sisimai::VERSION"], capture_output=True, text=True)
+    return out.stdout.strip() or "?"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["import", "send", "sync", "plan", "web", "all"])
+    parser.add_argument("what", choices=["import", "send", "sync", "plan", "web", "classify", "all"])
+    parser.add_argument("--corpus", default=os.path.join(os.path.dirname(ROOT), "shared/corpora/bounces"))
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--prospects", type=int, default=10_000)
     parser.add_argument("--mailbox", type=int, default=100_000)
@@ -560,6 +657,8 @@ def main():
         bench_plan(outreach, args.prospects, args.mailbox)
     if args.what in ("web", "all"):
         bench_web(outreach, args.jobs)
+    if args.what in ("classify", "all"):
+        bench_classify(outreach, os.path.abspath(args.corpus))
 
 
 if __name__ == "__main__":

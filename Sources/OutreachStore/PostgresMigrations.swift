@@ -269,13 +269,17 @@ enum PostgresMigrations {
             #"CREATE INDEX message_gmail_thread ON message ("accountID", "gmailThreadID")"#,
             #"ALTER TABLE delivery ADD COLUMN "gmailMessageID" text, ADD COLUMN "gmailThreadID" text"#,
         ]),
-        // Campaign names unique per owner (NULL: made from the CLI, the admins'), as SQLite's v9 on the branch that
-        // brings it: checked by createCampaign, not by an index, since removing a user hands their campaigns to the
-        // admins, whose names may then repeat.
+        // Campaign names unique per owner (NULL: made from the CLI, the admins'), as SQLite's v9: checked by
+        // createCampaign, not by an index, since removing a user hands their campaigns to the admins, whose names may
+        // then repeat.
         Migration(identifier: "v9-campaign-names-per-owner", statements: [
             "DROP INDEX campaign_name_unique",
             #"CREATE INDEX campaign_owner_name ON campaign ("ownerID", lower(name))"#,
             "CREATE INDEX campaign_name ON campaign (lower(name))",
+        ]),
+        // Why a bounce failed (BounceReason raw value); NULL for other messages and for rows indexed before.
+        Migration(identifier: "v10-bounce-reason", statements: [
+            #"ALTER TABLE message ADD COLUMN "bounceReason" text"#,
         ]),
     ]
 }

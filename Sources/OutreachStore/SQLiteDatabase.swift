@@ -299,6 +299,12 @@ public struct SQLiteDatabase: Sendable {
             try db.create(index: "campaign_owner_name", on: "campaign", columns: ["ownerID", "name"])
             try db.create(index: "campaign_name", on: "campaign", columns: ["name"])
         }
+        migrator.registerMigration("v10-bounce-reason") { db in
+            // Why a bounce failed (BounceReason raw value); nil for other messages and for rows indexed before.
+            try db.alter(table: "message") { t in
+                t.add(column: "bounceReason", .text)
+            }
+        }
         return migrator
     }
 }

@@ -37,7 +37,7 @@ public struct SQLiteThreadIndex: ThreadIndex {
             message.direction.rawValue, message.from?.matchKey, to, message.subject, message.date.map(StoredDate.format), message.folder,
             message.classification,
             message.failedRecipients.isEmpty ? nil : message.failedRecipients.map { $0.lowercased() }.joined(separator: "\n"),
-            message.originalMessageID, now, message.gmailThreadID, message.gmailMessageID,
+            message.originalMessageID, now, message.gmailThreadID, message.gmailMessageID, message.bounceReason,
         ]
         let rowID: Int64
         var threadID: Int64
@@ -46,12 +46,12 @@ public struct SQLiteThreadIndex: ThreadIndex {
             threadID = existing["threadID"]
             try db.cachedStatement(sql: """
                 UPDATE message SET ghost = 0, direction = ?, fromAddress = ?, toAddresses = ?, subject = ?, date = ?, folder = ?,
-                classification = ?, failedRecipients = ?, originalMessageID = ?, indexedAt = ?, gmailThreadID = ?, gmailMessageID = ? WHERE id = ?
+                classification = ?, failedRecipients = ?, originalMessageID = ?, indexedAt = ?, gmailThreadID = ?, gmailMessageID = ?, bounceReason = ? WHERE id = ?
                 """).execute(arguments: StatementArguments(values + [rowID]))
         } else {
             try db.cachedStatement(sql: """
                 INSERT INTO message (accountID, messageID, threadID, ghost, direction, fromAddress, toAddresses, subject, date, folder,
-                classification, failedRecipients, originalMessageID, indexedAt, gmailThreadID, gmailMessageID) VALUES (?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                classification, failedRecipients, originalMessageID, indexedAt, gmailThreadID, gmailMessageID, bounceReason) VALUES (?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: StatementArguments([accountID, message.messageID] + values))
             rowID = db.lastInsertedRowID
             threadID = rowID
@@ -137,7 +137,7 @@ public struct SQLiteThreadIndex: ThreadIndex {
         try await writer.read { db in
             try Self.messages(
                 db, sql: """
-                    SELECT \(Self.messageColumns) FROM message WHERE accountID = ? AND ghost = 0 AND classification IN ('bounce_hard', 'bounce_soft', 'complaint')
+                    SELECT \(Self.messageColumns) FROM message WHERE accountID = ? AND ghost = 0 AND classification IN ('bounce_hard', 'bounce_soft', 'bounce_sender', 'complaint')
                     ORDER BY date, id
                     """, arguments: [accountID]
             )
@@ -255,7 +255,7 @@ public struct SQLiteThreadIndex: ThreadIndex {
                 messageID: text(0) ?? "", from: from, to: to, subject: text(3), date: date,
                 direction: IndexedMessage.Direction(rawValue: text(5) ?? "") ?? .theirs, folder: text(6) ?? "", classification: text(7) ?? "human",
                 failedRecipients: (text(8) ?? "").split(separator: "\n").map(String.init), originalMessageID: text(9), gmailThreadID: text(10),
-                gmailMessageID: text(11)
+                gmailMessageID: text(11), bounceReason: text(13)
             )
             try body(row, message)
         }
@@ -264,7 +264,7 @@ public struct SQLiteThreadIndex: ThreadIndex {
     /// The columns ``eachMessage(_:sql:arguments:_:)`` reads, in its order.
     static let messageColumns = """
         messageID, fromAddress, toAddresses, subject, date, direction, folder, classification, failedRecipients, originalMessageID, \
-        gmailThreadID, gmailMessageID, id
+        gmailThreadID, gmailMessageID, id, bounceReason
         """
-    static let messageColumnCount = 13
+    static let messageColumnCount = 14
 }

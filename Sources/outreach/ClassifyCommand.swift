@@ -8,11 +8,14 @@ import OutreachMail
 struct ClassifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "classify",
-        abstract: "Classify raw messages: human / auto-reply / bounce (hard|soft) / complaint.",
+        abstract: "Classify raw messages: human / auto-reply / delivered / bounce (hard|soft|sender, with a reason) / complaint.",
         discussion: """
-            Each FILE is one raw message (.eml, LF or CRLF line ends). For a bounce the output names the failed \
+            Each FILE is one raw message (.eml, LF or CRLF line ends). For a bounce the output names why it failed \
+            (bounceReason: user-unknown, mailbox-full, blocked, …), whose problem that is (severity: hard = the \
+            address is bad, soft = it may work later, sender = the receiver refused the sender), the failed \
             recipients, the status code and the Message-ID of the message that bounced; for a complaint the \
-            complaining recipient. Exits non-zero only if a file cannot be read.
+            complaining recipient; "delivered" is a success report, not a bounce. Exits non-zero only if a file \
+            cannot be read.
             """
     )
 
@@ -30,6 +33,7 @@ struct ClassifyCommand: ParsableCommand {
         var `class`: String?
         var reason: String?
         var severity: String?
+        var bounceReason: String?
         var failedRecipients: [String]?
         var status: String?
         var diagnostic: String?
@@ -39,7 +43,7 @@ struct ClassifyCommand: ParsableCommand {
         var error: String?
 
         enum CodingKeys: String, CodingKey {
-            case file, `class`, reason, severity, failedRecipients, status, diagnostic, originalMessageID, recipient, evidence, error
+            case file, `class`, reason, severity, bounceReason, failedRecipients, status, diagnostic, originalMessageID, recipient, evidence, error
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -48,6 +52,7 @@ struct ClassifyCommand: ParsableCommand {
             try container.encode(`class`, forKey: .class)
             try container.encode(reason, forKey: .reason)
             try container.encode(severity, forKey: .severity)
+            try container.encode(bounceReason, forKey: .bounceReason)
             try container.encode(failedRecipients, forKey: .failedRecipients)
             try container.encode(status, forKey: .status)
             try container.encode(diagnostic, forKey: .diagnostic)
@@ -65,8 +70,14 @@ struct ClassifyCommand: ParsableCommand {
                 break
             case .autoReply(let reason):
                 self.reason = reason
+            case .delivered(let recipients, let originalMessageID):
+                self.reason = "success report: delivered, not a bounce"
+                failedRecipients = nil
+                self.recipient = recipients.first
+                self.originalMessageID = originalMessageID
             case .bounce(let details):
                 severity = details.severity.rawValue
+                bounceReason = details.reason.rawValue
                 failedRecipients = details.failedRecipients
                 status = details.status
                 diagnostic = details.diagnostic
@@ -87,6 +98,10 @@ struct ClassifyCommand: ParsableCommand {
             if let error { return "\(file): cannot read: \(error)" }
             var lines = ["\(file): \(self.class ?? "?")" + (severity.map { " (\($0))" } ?? "")]
             if let reason { lines.append("  reason: \(reason)") }
+            if let bounceReason {
+                let words = BounceReason(rawValue: bounceReason)?.summary ?? bounceReason
+                lines.append("  bounce reason: \(bounceReason) (\(words))")
+            }
             if let failedRecipients { lines.append("  failed recipients: \(failedRecipients.isEmpty ? "(not named)" : failedRecipients.joined(separator: ", "))") }
             if let status { lines.append("  status: \(status)") }
             if let diagnostic { lines.append("  diagnostic: \(diagnostic)") }

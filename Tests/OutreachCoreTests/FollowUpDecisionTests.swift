@@ -47,6 +47,28 @@ struct FollowUpDecisionTests {
         #expect(FollowUpDecision.decide(try evidence(bounces: [expanded]), force: true).reason == "bounced 2026-11-30 for anna.old@legacy.example, assistant@acme.example")
     }
 
+    @Test("the bounce reason is printed; a refusal of the sender or a success report never skips the prospect")
+    func bounceReasons() throws {
+        var hard = try message("dsn1@mx.example", from: "mailer-daemon@mx.example", classification: "bounce_hard", failedRecipients: ["anna@acme.example"])
+        hard.bounceReason = "user-unknown"
+        #expect(FollowUpDecision.decide(try evidence(bounces: [hard]), force: false)
+            == .init(verdict: .skip, reason: "bounced 2026-11-30 (user unknown) for anna@acme.example"))
+
+        var refused = try message("dsn2@mx.example", from: "mailer-daemon@mx.example", classification: "bounce_sender", failedRecipients: ["anna@acme.example"])
+        refused.bounceReason = "blocked"
+        #expect(FollowUpDecision.decide(try evidence(bounces: [refused]), force: false) == .init(
+            verdict: .send, reason: "no reply; the receiver refused the sender on 2026-11-30 (sender blocked (IP or domain reputation)), not the address"
+        ))
+
+        var full = try message("dsn3@mx.example", from: "mailer-daemon@mx.example", classification: "bounce_soft", failedRecipients: ["anna@acme.example"])
+        full.bounceReason = "mailbox-full"
+        #expect(FollowUpDecision.decide(try evidence(bounces: [full]), force: false)
+            == .init(verdict: .send, reason: "no reply; a temporary delivery failure on 2026-11-30 (mailbox full)"))
+
+        let receipt = try message("ses@amazonses.example", from: "no-reply@sns.amazonaws.com", classification: "delivered")
+        #expect(FollowUpDecision.decide(try evidence(thread: [receipt]), force: false) == .init(verdict: .send, reason: "no reply"))
+    }
+
     // MARK: - Replies from the prospect
 
     @Test("a prospect at an internationalised domain is matched as mail carries the address (IDNA): their reply, their bounce, a colleague's reply")

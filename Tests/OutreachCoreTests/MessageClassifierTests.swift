@@ -132,6 +132,7 @@ struct MessageClassifierTests {
         let facts = dsn(.init(finalRecipient: "Anna@Example.org", action: "failed", status: "5.1.1", diagnosticCode: "550 5.1.1 <anna@example.org>: User unknown"))
         let details = try #require(bounce(MessageClassifier.classify(facts)))
         #expect(details.severity == .hard)
+        #expect(details.reason == .userUnknown)
         #expect(details.failedRecipients == ["anna@example.org"])
         #expect(details.status == "5.1.1")
         #expect(details.diagnostic == "550 5.1.1 <anna@example.org>: User unknown")
@@ -147,15 +148,42 @@ struct MessageClassifierTests {
     }
 
     @Test(
-        "Status decides hard or soft; a full mailbox is soft even as 5.2.2; without Status the Action decides",
+        "without wording the Status decides the reason and the reason hard, soft or sender; transient failures are never hard",
         arguments: [
-            ("failed", "5.1.1", BounceDetails.Severity.hard), ("delayed", "4.4.7", .soft), ("failed", "4.4.7 (expired)", .soft),
-            ("failed", "5.2.2", .soft), ("failed", "5.0.0 (permanent failure)", .hard), ("failed", "", .hard), ("delayed", "", .soft),
+            ("failed", "5.1.1", BounceDetails.Severity.hard, BounceReason.userUnknown), ("failed", "5.1.2", .hard, .hostUnknown),
+            ("failed", "5.1.10", .hard, .notAccepting), ("failed", "4.1.1", .soft, .userUnknown), ("delayed", "4.4.7", .soft, .expired),
+            ("failed", "4.4.7 (expired)", .soft, .expired), ("failed", "5.2.2", .soft, .mailboxFull), ("failed", "5.2.1", .soft, .suspended),
+            ("failed", "5.7.1", .sender, .policy), ("failed", "5.7.23", .sender, .security), ("failed", "5.3.4", .sender, .messageTooBig),
+            ("failed", "5.0.0 (permanent failure)", .soft, .undefined), ("failed", "", .soft, .undefined), ("delayed", "", .soft, .delayed),
         ]
     )
-    func severity(action: String, status: String, expected: BounceDetails.Severity) throws {
-        let facts = dsn(.init(finalRecipient: "anna@example.org", action: action, status: status.isEmpty ? nil : status))
-        #expect(try #require(bounce(MessageClassifier.classify(facts))).severity == expected)
+    func severity(action: String, status: String, expected: BounceDetails.Severity, reason: BounceReason) throws {
+        var facts = dsn(.init(finalRecipient: "anna@example.org", action: action, status: status.isEmpty ? nil : status))
+        facts.body?.noticeText = ""
+        let details = try #require(bounce(MessageClassifier.classify(facts)))
+        #expect(details.severity == expected)
+        #expect(details.reason == reason)
+    }
+
+    @Test(
+        "the receiver's wording decides the reason over a generic status; refusals of the sender are never hard",
+        arguments: [
+            ("5.7.1", "550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", BounceDetails.Severity.sender, BounceReason.blocked),
+            ("5.7.1", "550 5.7.1 Message rejected as spam by Content Filtering", .sender, .spam),
+            ("5.7.26", "550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy", .sender, .security),
+            ("4.7.0", "421 4.7.0 Try again later, closing connection. (RL) too many messages", .sender, .rateLimited),
+            ("5.0.0", "550 5.0.0 <anna@example.org>... User unknown", .hard, .userUnknown),
+            ("5.0.0", "552 5.0.0 Mailbox quota exceeded", .soft, .mailboxFull),
+            ("5.0.0", "550 Host unknown (Name server: example.org: host not found)", .hard, .hostUnknown),
+            ("5.0.0", "550 This account has been suspended", .soft, .suspended),
+            ("5.1.3", "501 5.1.3 Bad recipient address syntax", .hard, .syntaxError),
+        ]
+    )
+    func reasonFromWording(status: String, diagnostic: String, expected: BounceDetails.Severity, reason: BounceReason) throws {
+        let facts = dsn(.init(finalRecipient: "anna@example.org", action: "failed", status: status, diagnosticCode: diagnostic))
+        let details = try #require(bounce(MessageClassifier.classify(facts)))
+        #expect(details.severity == expected)
+        #expect(details.reason == reason)
     }
 
     @Test("one permanent failure among delays makes the bounce hard")
@@ -168,13 +196,20 @@ struct MessageClassifierTests {
         let details = try #require(bounce(MessageClassifier.classify(facts)))
         #expect(details.severity == .hard)
         #expect(details.failedRecipients == ["a@example.org", "b@example.org"])
-        #expect(details.status == "4.4.1")
+        #expect(details.status == "5.1.1")
+        #expect(details.reason == .userUnknown)
     }
 
-    @Test("a report that only says delivered is not a bounce, and not a person either")
-    func deliveredReport() {
-        let classification = MessageClassifier.classify(dsn(.init(finalRecipient: "anna@example.org", action: "delivered", status: "2.0.0")))
-        #expect(classification == .autoReply(reason: "delivery status notification: delivered"))
+    @Test(
+        "a success report (delivered, relayed, expanded, deliverable, or a 2.x.x status) is its own class: not a bounce, not a reply",
+        arguments: [("delivered", "2.0.0"), ("relayed", "2.0.0"), ("expanded", "2.1.5"), ("deliverable", "2.1.5"), ("Deliverable", "2.0.0"), ("", "2.6.0")]
+    )
+    func deliveredReport(action: String, status: String) {
+        let facts = dsn(.init(finalRecipient: "Anna@example.org", action: action.isEmpty ? nil : action, status: status))
+        let classification = MessageClassifier.classify(facts)
+        #expect(classification == .delivered(recipients: ["anna@example.org"], originalMessageID: "round1.abc@sales.example.com"))
+        #expect(classification.kind == "delivered")
+        #expect(!classification.countsAsReply)
     }
 
     // MARK: - Bounces without DSN fields
@@ -203,9 +238,11 @@ struct MessageClassifierTests {
     }
 
     @Test(
-        "severity from the text: enhanced codes, then quota wording, then reply codes, then delay wording",
+        "severity from the text: the reason from the wording or the code; transient codes or delay wording are soft",
         arguments: [
             ("Remote host said: 550 5.1.1 user unknown", BounceDetails.Severity.hard),
+            ("Remote host said: 554 5.7.1 Service unavailable; Client host blocked using bl.spamcop.net", .sender),
+            ("malformed recipient address: anna@", .hard),
             ("Remote host said: 452 4.2.2 mailbox full", .soft),
             ("552 5.2.2 Mailbox full", .soft),
             ("550 Requested action not taken: mailbox full", .soft),
@@ -349,7 +386,5 @@ struct MessageClassifierTests {
         #expect(DeliveryStatusCode(parsing: "permanent") == nil)
         let found = DeliveryStatusCode.codes(in: "550-5.7.26 DMARC (#5.1.1) 4.16.55.1 version 4.8.3.54 via 192.0.2.25 and 5.1.10")
         #expect(found.map(\.description) == ["5.7.26", "5.1.1", "5.1.10"])
-        #expect(DeliveryStatusCode(statusClass: 5, subject: 2, detail: 2).severity == .soft)
-        #expect(DeliveryStatusCode(statusClass: 2, subject: 0, detail: 0).severity == nil)
     }
 }

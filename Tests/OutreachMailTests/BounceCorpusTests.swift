@@ -18,7 +18,7 @@ struct BounceCorpusTests {
     }()
 
     enum Expected: String {
-        case bounce, autoReply = "auto-reply", complaint, notBounce = "not a bounce"
+        case bounce, autoReply = "auto-reply", complaint, delivered, notBounce = "not a bounce"
     }
 
     /// The README's table: the file-name prefix says what produced the message.
@@ -37,7 +37,7 @@ struct BounceCorpusTests {
             .complaint, "an Amazon SES notification of type Complaint (complainedRecipients), relayed by SNS: a spam complaint, not a bounce"
         ),
         "lhost-amazonses-13.eml": (
-            .autoReply, "an Amazon SES notification of type Delivery (smtpResponse 250): the message arrived, so it must not bounce the prospect"
+            .delivered, "an Amazon SES notification of type Delivery (smtpResponse 250): the message arrived, so it must not bounce the prospect"
         ),
     ]
 
@@ -76,8 +76,47 @@ struct BounceCorpusTests {
                 Issue.record("\(file): expected a complaint, got \(classification)")
                 return
             }
+        case .delivered:
+            guard case .delivered = classification else {
+                Issue.record("\(file): expected a success report, got \(classification)")
+                return
+            }
         case .notBounce:
             if case .bounce = classification { Issue.record("\(file): expected no bounce, got \(classification)") }
+        }
+    }
+
+    /// Fixtures/bounce-corpus-expected.tsv: the expected class, severity and reason of every corpus file.
+    static let expectedRows: [String: (class: String, severity: String, reason: String)] = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/bounce-corpus-expected.tsv")
+        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+        var rows: [String: (class: String, severity: String, reason: String)] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let columns = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            if columns.count >= 4 { rows[columns[0]] = (columns[1], columns[2], columns[3]) }
+        }
+        return rows
+    }()
+
+    @Test("every corpus message has its expected class, severity (hard, soft, sender) and bounce reason", arguments: corpusFiles)
+    func reason(of file: String) throws {
+        let expected = try #require(Self.expectedRows[file], "\(file) is missing from Fixtures/bounce-corpus-expected.tsv")
+        let (_, classification) = try Self.classify(file)
+        var got = (class: classification.kind, severity: "-", reason: "-")
+        if case .bounce(let details) = classification {
+            got.severity = details.severity.rawValue
+            got.reason = details.reason.rawValue
+        }
+        #expect(got.class == expected.class && got.severity == expected.severity && got.reason == expected.reason, "\(file): \(got) instead of \(expected)")
+    }
+
+    @Test("no success report and no refusal of the sender is ever a hard bounce")
+    func neverHard() throws {
+        for file in Self.corpusFiles {
+            let (_, classification) = try Self.classify(file)
+            guard case .bounce(let details) = classification else { continue }
+            #expect(details.reason.kind != .sender || details.severity == .sender, "\(file): \(details.reason) is \(details.severity)")
+            if details.severity == .hard { #expect(details.reason.kind == .hard, "\(file)") }
         }
     }
 
@@ -86,37 +125,23 @@ struct BounceCorpusTests {
         var bounces = 0
         var withRecipient = 0
         var withMessageID = 0
-        var withStatus = 0
-        var consistent = 0
         var missingRecipient: [String] = []
-        var inconsistent: [String] = []
         var missingID: [String] = []
         for file in Self.corpusFiles where Self.expected(for: file) == .bounce {
-            let (facts, classification) = try Self.classify(file)
+            let (_, classification) = try Self.classify(file)
             guard case .bounce(let details) = classification else { continue }
             bounces += 1
             if details.failedRecipients.isEmpty { missingRecipient.append(file) } else { withRecipient += 1 }
             if details.originalMessageID != nil { withMessageID += 1 } else { missingID.append(file) }
-            // Consistency with the DSN: the first failing recipient's Status class decides (X.2.2 is soft by design).
-            let statuses = facts.body?.deliveryStatus?.recipients.compactMap { recipient -> DeliveryStatusCode? in
-                guard let code = recipient.statusCode, code.statusClass != 2 else { return nil }
-                return code
-            } ?? []
-            if !statuses.isEmpty {
-                withStatus += 1
-                let expected: BounceDetails.Severity = statuses.contains { $0.severity == .hard } ? .hard : .soft
-                if details.severity == expected { consistent += 1 } else { inconsistent.append(file) }
-            }
         }
         print("""
             bounce corpus: \(bounces) bounces; failed recipient named in \(withRecipient) (\(percent(withRecipient, bounces))), \
             original Message-ID in \(withMessageID) (\(percent(withMessageID, bounces))); \
-            hard/soft agrees with the DSN Status in \(consistent) of \(withStatus)
+
             no recipient: \(missingRecipient.joined(separator: " "))
             no Message-ID: \(missingID.joined(separator: " "))
             """)
         #expect(missingRecipient.isEmpty, "no failed recipient found in \(missingRecipient)")
-        #expect(inconsistent.isEmpty, "severity disagrees with the DSN Status in \(inconsistent)")
     }
 
     @Test("from the header alone, nothing that is not a person reads as one without asking for the body")
@@ -138,7 +163,7 @@ struct BounceCorpusTests {
                 } else {
                     #expect(!classification.countsAsReply || MessageClassifier.needsFullMessage(facts), "\(file) reads as human from its header")
                 }
-            case .complaint, .autoReply:
+            case .complaint, .autoReply, .delivered:
                 #expect(!classification.countsAsReply || MessageClassifier.needsFullMessage(facts), "\(file) reads as human from its header: \(classification)")
             case .notBounce, nil:
                 break
@@ -216,7 +241,9 @@ struct BounceCorpusTests {
     func relayedBounce() throws {
         let bounce = try details("lhost-postfix-49.eml")
         #expect(bounce.failedRecipients == ["toraneko@neko.example.co.jp"])
-        #expect(bounce.severity == .soft)
+        // "server refused to talk to me: 421": the receiver refused our server, not the address.
+        #expect(bounce.severity == .sender)
+        #expect(bounce.reason == .blocked)
         #expect(bounce.originalMessageID == "1409050600.12984636501178305590.JavaMail.root@mz-cb000p.noc-kyoto2jo.ocn.ad.jp")
     }
 
@@ -345,6 +372,96 @@ struct BounceCorpusTests {
 
             """
         #expect(MessageClassifier.classify(MessageReportParser.facts(message: message)) == .human)
+    }
+
+    // MARK: - Notices without DSN fields
+
+    static let eximMalformed = """
+        Return-path: <>
+        From: Mail Delivery System <Mailer-Daemon@mx.example.net>
+        To: sales@example.com
+        Subject: Mail failure - malformed recipient address
+        Auto-Submitted: auto-replied
+        Message-Id: <E1abcde-0001@mx.example.net>
+        Date: Mon, 03 Jun 2024 10:15:00 +0200
+
+        A message that you sent contained one or more recipient addresses that were
+        incorrectly constructed:
+
+          anna@example..org: malformed address: .org may not follow anna@example.
+
+        This address has been ignored. There were no other addresses in your
+        message, and so no attempt at delivery was possible.
+
+        ------ This is a copy of your message, including all the headers. ------
+
+        From: Sales <sales@example.com>
+        To: anna@example..org
+        Subject: Quick question about Q3
+        Message-ID: <round1.abc@example.com>
+
+        Hi Anna,
+
+        """
+
+    static let listNotMember = """
+        From: sales-team-owner@lists.example.org
+        To: sales@example.com
+        Subject: Your message to Sales-team was rejected
+        Precedence: bulk
+        Auto-Submitted: auto-replied
+        X-List-Administrivia: yes
+        Message-ID: <mailman.1.1717402500.123.sales-team@lists.example.org>
+        Date: Mon, 03 Jun 2024 10:15:00 +0200
+        MIME-Version: 1.0
+        Content-Type: multipart/mixed; boundary="===1=="
+
+        --===1==
+        Content-Type: text/plain; charset="us-ascii"
+
+        You are not allowed to post to this mailing list, and your message has
+        been automatically rejected.  If you think that your messages are
+        being rejected in error, contact the mailing list owner at
+        sales-team-owner@lists.example.org.  Reason: you are not a member of
+        the list sales-team@lists.example.org.
+
+        --===1==
+        Content-Type: message/rfc822
+
+        From: Sales <sales@example.com>
+        To: sales-team@lists.example.org
+        Subject: Quick question about Q3
+        Message-ID: <round1.def@example.com>
+
+        Hi,
+
+        --===1==--
+
+        """
+
+    @Test("Exim's \"malformed recipient address\" notice is a hard bounce for a malformed address, not an auto-reply")
+    func eximMalformedAddress() throws {
+        let classification = MessageClassifier.classify(MessageReportParser.facts(message: Self.eximMalformed))
+        guard case .bounce(let details) = classification else {
+            Issue.record("expected a bounce, got \(classification)")
+            return
+        }
+        #expect(details.severity == .hard)
+        #expect(details.reason == .syntaxError)
+        #expect(details.originalMessageID == "round1.abc@example.com")
+    }
+
+    @Test("a list manager's \"you are not a member\" refusal is a hard bounce: that address accepts no mail from us")
+    func listMembersOnly() throws {
+        let classification = MessageClassifier.classify(MessageReportParser.facts(message: Self.listNotMember))
+        guard case .bounce(let details) = classification else {
+            Issue.record("expected a bounce, got \(classification)")
+            return
+        }
+        #expect(details.severity == .hard)
+        #expect(details.reason == .notAccepting)
+        #expect(details.failedRecipients == ["sales-team@lists.example.org"])
+        #expect(details.originalMessageID == "round1.def@example.com")
     }
 
     @Test("damaged input is read without crashing")

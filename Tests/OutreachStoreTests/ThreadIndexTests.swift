@@ -59,9 +59,17 @@ struct ThreadIndexTests {
             messageID: "arf@fbl.example", from: try EmailAddress(parsing: "fbl@fbl.example"), subject: "Abuse report", date: Date(),
             direction: .theirs, folder: "INBOX", classification: "complaint"
         )
-        _ = try await index.ingest([bounce, complaint], accountID: accountID)
+        var refused = IndexedMessage(
+            messageID: "dsn2@mx.example", from: try EmailAddress(parsing: "MAILER-DAEMON@mx.example"), subject: "Undelivered Mail Returned to Sender",
+            date: Date(), direction: .theirs, folder: "INBOX", classification: "bounce_sender", failedRecipients: ["anna@acme.example"]
+        )
+        refused.bounceReason = "blocked"
+        var hard = bounce
+        hard.bounceReason = "user-unknown"
+        _ = try await index.ingest([hard, complaint, refused], accountID: accountID)
         let stored = try await index.bouncesAndComplaints(accountID: accountID)
-        #expect(stored.map(\.failedRecipients) == [["office@elsewhere.example", "anna@acme.example"], []])
+        #expect(stored.map(\.failedRecipients) == [["office@elsewhere.example", "anna@acme.example"], [], ["anna@acme.example"]])
+        #expect(stored.map(\.bounceReason) == ["user-unknown", nil, "blocked"])
     }
 
     @Test("follow-up evidence reads the prospect's messages, or with sameDomain every address at its domain, since round 1")

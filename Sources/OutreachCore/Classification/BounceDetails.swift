@@ -1,11 +1,14 @@
 /// What a bounce says about the failed delivery.
 public struct BounceDetails: Sendable, Equatable {
-    /// Hard: the address or the receiving system refuses for good — stop mailing it. Soft: the message did not
-    /// arrive but the address may work later (delay, full mailbox, temporary refusal, gave up after retries on a
-    /// temporary error).
+    /// Hard: the address is bad (user or host unknown, domain accepts no mail, malformed address) — stop mailing
+    /// it. Soft: the message did not arrive but the address may work later (delay, full mailbox, suspended mailbox,
+    /// system or network error, gave up after retries, no stated reason). Sender: the receiver refused *us* — our
+    /// IP or domain's reputation, authentication, content, sending rate or its policy — which says nothing about the
+    /// address: it brakes the account, never the prospect.
     public enum Severity: String, Sendable, Codable {
         case hard
         case soft
+        case sender
     }
 
     /// Where the details come from, most reliable first.
@@ -20,6 +23,8 @@ public struct BounceDetails: Sendable, Equatable {
     }
 
     public var severity: Severity
+    /// Why it failed (``BounceReason``); decides ``severity`` together with whether the failure was transient.
+    public var reason: BounceReason
     /// Lowercased addresses that failed; empty when the bounce does not say (or only the header was read).
     public var failedRecipients: [String]
     /// The enhanced status code, e.g. "5.1.1".
@@ -31,10 +36,11 @@ public struct BounceDetails: Sendable, Equatable {
     public var evidence: Evidence
 
     public init(
-        severity: Severity, failedRecipients: [String] = [], status: String? = nil, diagnostic: String? = nil,
+        severity: Severity, reason: BounceReason = .undefined, failedRecipients: [String] = [], status: String? = nil, diagnostic: String? = nil,
         originalMessageID: String? = nil, evidence: Evidence
     ) {
         self.severity = severity
+        self.reason = reason
         self.failedRecipients = failedRecipients
         self.status = status
         self.diagnostic = diagnostic

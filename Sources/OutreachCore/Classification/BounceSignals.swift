@@ -85,13 +85,14 @@ enum BounceSignals {
         "error delivering your mail", "error has occurred while attempting to deliver", "trouble delivering your message",
         "has been delayed", "delivery attempts will continue", "mail loop", "loop detected", "hop count exceeded",
         "message was rejected", "your message was rejected",
-    ]
+    ] + refusalPhrases
 
-    /// A full mailbox or an exceeded quota: the address exists (or the limit is the sender's), so the failure is
-    /// soft whatever the reply code.
-    static let fullMailboxPhrases: [String] = [
-        "mailbox full", "mailbox is full", "mailbox has exceeded", "mailbox exceeded", "quota", "exceeded storage",
-        "insufficient storage", "mailbox size limit", "storage allocation", "box full",
+    /// Notices that refuse a message outright without a status code: Exim's "malformed recipient address" notice
+    /// and a mailing-list manager's members-only refusal. They are bounces even when they call themselves
+    /// auto-replies (Exim writes `Auto-Submitted: auto-replied` on them).
+    static let refusalPhrases: [String] = [
+        "malformed recipient address", "incorrectly constructed", "you are not a member", "not a member of",
+        "only members", "members only", "only subscribers", "non-member", "non member", "not subscribed",
     ]
 
     /// A delay warning or a temporary condition.

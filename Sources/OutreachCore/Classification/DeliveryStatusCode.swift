@@ -23,17 +23,8 @@ public struct DeliveryStatusCode: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(statusClass).\(subject).\(detail)" }
 
-    /// X.2.2 is "mailbox full": the mailbox exists and may drain, so even a 5.2.2 is worth another try later.
+    /// X.2.2 is "mailbox full": the mailbox exists and may drain.
     public var isMailboxFull: Bool { subject == 2 && detail == 2 }
-
-    /// Hard for a permanent failure, soft for a transient one and for a full mailbox; nil for success codes.
-    public var severity: BounceDetails.Severity? {
-        switch statusClass {
-        case 5: isMailboxFull ? .soft : .hard
-        case 4: .soft
-        default: nil
-        }
-    }
 
     /// Every enhanced code in free text, in order. A code must stand alone: "4.16.55.1", version numbers
     /// ("version 4.8.3.54") and IP addresses are not codes.

@@ -3,8 +3,11 @@ public enum MessageClassification: Sendable, Equatable {
     /// Written by a person.
     case human
     /// Written by a program on the recipient's side: out-of-office and vacation replies, autoresponders, ticket
-    /// acknowledgements, positive delivery reports. `reason` says which signal decided it.
+    /// acknowledgements, read receipts. `reason` says which signal decided it.
     case autoReply(reason: String)
+    /// A success report: a DSN whose recipients were all delivered, relayed or expanded (2.x.x), an Amazon SES
+    /// `Delivery` notification. Not a bounce and not a reply: it never counts against the prospect.
+    case delivered(recipients: [String], originalMessageID: String?)
     /// The message did not reach (some of) its recipients.
     case bounce(BounceDetails)
     /// A recipient or their provider reported the message as spam (feedback loop): suppress the recipient.
@@ -15,6 +18,7 @@ public enum MessageClassification: Sendable, Equatable {
         switch self {
         case .human: "human"
         case .autoReply: "auto-reply"
+        case .delivered: "delivered"
         case .bounce: "bounce"
         case .complaint: "complaint"
         }

@@ -4,7 +4,7 @@
 /// The order of the questions is the order of the evidence's reliability:
 /// 1. A feedback report (ARF, JMRP, SES complaint) is a complaint.
 /// 2. A delivery report with per-recipient fields decides by its `Action` and `Status`: any recipient that failed
-///    or is delayed makes a bounce; a report that only says "delivered" is an automatic message, not a bounce.
+///    or is delayed makes a bounce; a report that only says "delivered" is a success report (`.delivered`).
 /// 3. Without per-recipient fields, a bounce needs either one conclusive mark (`X-Failed-Recipients`,
 ///    `report-type=delivery-status`, Exchange's `X-MS-Exchange-Message-Is-Ndr`) or two circumstantial ones that
 ///    agree: a mail-system sender (MAILER-DAEMON, postmaster) with a bounce subject, bounce wording or an SMTP
@@ -18,11 +18,11 @@
 /// 5. A mail-system or no-reply sender with none of the above: automatic.
 /// 6. Everything else is human.
 ///
-/// Hard or soft: a DSN recipient's `Status` decides (5.x.x hard, 4.x.x soft, and X.2.2 "mailbox full" soft even as
-/// 5.2.2, because the mailbox exists); without a usable status its `Action` does (`failed` hard, `delayed` soft).
-/// Bounces without DSN fields are read from their text: enhanced codes first (as above), then full-mailbox or
-/// quota wording (soft), then basic SMTP replies (5xx hard, 4xx soft), then delay wording (soft); a returned
-/// message with none of these is hard, because MTAs return a message only once they have given up on it.
+/// Hard, soft or sender: every bounce gets a ``BounceReason`` — from the remote server's reply (a DSN recipient's
+/// `Diagnostic-Code`, or a notice line with a failure code), then the enhanced status code, then the notice's own
+/// wording (``BounceReasonRules``) — and the reason decides: hard only when the address is bad, sender when the
+/// receiver refused us, soft otherwise; a transient failure (4.x.x, 4xx, `Action: delayed`) is never hard. A report
+/// whose recipients were all delivered, relayed or expanded (2.x.x) is `.delivered`, not a bounce.
 public enum MessageClassifier {
     public static func classify(_ facts: MessageFacts) -> MessageClassification {
         if let complaint = complaint(in: facts) { return complaint }
@@ -35,7 +35,9 @@ public enum MessageClassifier {
         case .conclusive:
             return .bounce(textBounce(facts, notice: notice))
         case .circumstantial:
-            if let notice, !notice.hasFailureCode, let value = facts.autoSubmitted?.lowercased(), value.hasPrefix("auto-replied") {
+            if let notice, !notice.hasFailureCode, !notice.contains(anyOf: BounceSignals.refusalPhrases),
+               let value = facts.autoSubmitted?.lowercased(), value.hasPrefix("auto-replied")
+            {
                 return .autoReply(reason: "Auto-Submitted: auto-replied, and no delivery report or status code backs a failure")
             }
             return .bounce(textBounce(facts, notice: notice))
@@ -62,7 +64,7 @@ public enum MessageClassifier {
         guard headerFacts.body == nil else { return false }
         switch classify(headerFacts) {
         case .bounce, .complaint: return true
-        case .autoReply, .human: break
+        case .autoReply, .human, .delivered: break
         }
         return headerFacts.contentType == "multipart/report" || BounceSignals.senderKind(of: headerFacts) == .mailSystem
             || BounceSignals.isBounceSubject(headerFacts.subject) || BounceSignals.isComplaintSubject(headerFacts.subject)
@@ -86,42 +88,71 @@ public enum MessageClassifier {
     // MARK: - Delivery status reports
 
     private static func classify(report: DeliveryStatusReport, facts: MessageFacts) -> MessageClassification {
-        let failing = report.recipients.compactMap { recipient -> (DeliveryStatusReport.Recipient, BounceDetails.Severity)? in
-            severity(of: recipient).map { (recipient, $0) }
+        let body = facts.body ?? BodyFacts()
+        let noticeLowercased = body.noticeText.isEmpty ? nil : NoticeText(body.noticeText).lowercased
+        let failing = report.recipients.compactMap { recipient -> (DeliveryStatusReport.Recipient, Failure)? in
+            failure(of: recipient, notice: noticeLowercased).map { (recipient, $0) }
         }
         guard !failing.isEmpty else {
-            return .autoReply(reason: "delivery status notification: delivered")
+            let delivered = unique(report.recipients.compactMap(\.address))
+            return .delivered(recipients: delivered, originalMessageID: body.originalMessageID)
         }
-        let body = facts.body ?? BodyFacts()
         var recipients = unique(failing.compactMap { $0.0.address })
         if recipients.isEmpty { recipients = fallbackRecipients(facts) }
-        let status = failing.lazy.compactMap { $0.0.statusCode.flatMap { $0.statusClass == 2 ? nil : $0 } }.first
+        // The worst failure speaks for the report: an address problem, then a sender problem, then a soft one.
+        let worst = failing.min { rank($0.1.severity) < rank($1.1.severity) }!
+        let status = [worst].lazy.compactMap { $0.0.statusCode.flatMap { $0.statusClass == 2 ? nil : $0 } }.first
+            ?? failing.lazy.compactMap { $0.0.statusCode.flatMap { $0.statusClass == 2 ? nil : $0 } }.first
             ?? failing.lazy.compactMap { $0.0.diagnosticCode.flatMap { DeliveryStatusCode.codes(in: $0).first } }.first
-        let diagnostic = failing.lazy.compactMap(\.0.diagnosticCode).first ?? NoticeText(body.noticeText).diagnosticLine
+        let diagnostic = worst.0.diagnosticCode ?? failing.lazy.compactMap(\.0.diagnosticCode).first ?? NoticeText(body.noticeText).diagnosticLine
         return .bounce(BounceDetails(
-            severity: failing.contains { $0.1 == .hard } ? .hard : .soft, failedRecipients: recipients,
+            severity: worst.1.severity, reason: worst.1.reason, failedRecipients: recipients,
             status: status?.description, diagnostic: diagnostic.map(oneLine), originalMessageID: body.originalMessageID,
             evidence: .deliveryStatus
         ))
     }
 
-    /// nil for a recipient the report says was delivered; otherwise how badly it failed.
-    static func severity(of recipient: DeliveryStatusReport.Recipient) -> BounceDetails.Severity? {
-        let action = recipient.action?.trimmingASCIIWhitespace().lowercased()
-        if let action, ["delivered", "relayed", "expanded"].contains(action) { return nil }
-        if let code = recipient.statusCode {
-            if let severity = code.severity { return severity }
-            if action == nil { return nil }  // "Status: 2.0.0" without an Action: delivered
+    private static func rank(_ severity: BounceDetails.Severity) -> Int {
+        switch severity {
+        case .hard: 0
+        case .sender: 1
+        case .soft: 2
         }
-        if action == "delayed" { return .soft }
-        if let diagnostic = recipient.diagnosticCode {
-            if let code = DeliveryStatusCode.codes(in: diagnostic).first(where: { $0.statusClass != 2 }), let severity = code.severity {
-                return severity
-            }
-            if let reply = NoticeText.replyCodes(in: diagnostic).first { return reply >= 500 ? .hard : .soft }
-        }
-        return .hard
     }
+
+    struct Failure: Equatable {
+        var severity: BounceDetails.Severity
+        var reason: BounceReason
+    }
+
+    /// nil for a recipient the report says was delivered (`Action` delivered, relayed, expanded or deliverable, or a
+    /// 2.x.x status): a receipt, not a failure. Otherwise why it failed and how badly: the reason from the
+    /// recipient's `Diagnostic-Code`, its `Status`, then the notice text (lowercased); transient failures
+    /// (`Action: delayed`, 4.x.x, 4xx) are never hard.
+    static func failure(of recipient: DeliveryStatusReport.Recipient, notice: String?) -> Failure? {
+        let action = recipient.action?.trimmingASCIIWhitespace().lowercased()
+        if let action, successActions.contains(action) { return nil }
+        var code = recipient.statusCode
+        if let found = code, found.statusClass == 2 {
+            if action == nil || action != "failed" && action != "delayed" { return nil }
+            code = nil
+        }
+        let diagnostic = recipient.diagnosticCode?.lowercased()
+        if code == nil || code?.subject == 0, let diagnostic {
+            code = DeliveryStatusCode.codes(in: diagnostic).first(where: { $0.statusClass != 2 }) ?? code
+        }
+        var transient = action == "delayed"
+        if let code {
+            transient = transient || code.statusClass == 4
+        } else if let diagnostic, let reply = NoticeText.replyCodes(in: diagnostic).first {
+            transient = transient || reply < 500
+        }
+        let reason = BounceReason.reason(status: code, diagnostic: diagnostic, notice: notice, delayed: transient)
+        return Failure(severity: reason.severity(transient: transient), reason: reason)
+    }
+
+    /// `Action` values of a successful delivery (RFC 3464; `deliverable` from the DSN extensions some MTAs write).
+    static let successActions: Set<String> = ["delivered", "relayed", "expanded", "deliverable"]
 
     // MARK: - Bounces without DSN fields
 
@@ -150,28 +181,54 @@ public enum MessageClassifier {
 
     private static func textBounce(_ facts: MessageFacts, notice: NoticeText?) -> BounceDetails {
         guard let notice, let body = facts.body else {
+            // Header only: the severity is a guess (hard unless the subject says delay) until the body is read.
+            let delayed = subjectSaysDelay(facts.subject)
             return BounceDetails(
-                severity: subjectSaysDelay(facts.subject) ? .soft : .hard, failedRecipients: unique(facts.xFailedRecipients),
+                severity: delayed ? .soft : .hard, reason: delayed ? .delayed : .undefined, failedRecipients: unique(facts.xFailedRecipients),
                 evidence: .headersOnly
             )
         }
         var recipients = unique(facts.xFailedRecipients)
         if recipients.isEmpty { recipients = fallbackRecipients(facts) }
+        let failure = failure(of: notice, subject: facts.subject)
         return BounceDetails(
-            severity: severity(of: notice, subject: facts.subject), failedRecipients: recipients,
+            severity: failure.severity, reason: failure.reason, failedRecipients: recipients,
             status: notice.failureCodes.first?.description, diagnostic: notice.diagnosticLine,
             originalMessageID: body.originalMessageID, evidence: .noticeText
         )
     }
 
-    static func severity(of notice: NoticeText, subject: String?) -> BounceDetails.Severity {
+    /// A bounce without DSN fields: transient when its codes are all 4.x.x / 4xx, or (without codes) when it talks
+    /// of a delay; a returned message without either is permanent, because MTAs return a message only once they
+    /// have given up on it. The reason comes from the line with the remote server's reply, its code, then the
+    /// whole notice.
+    static func failure(of notice: NoticeText, subject: String?) -> Failure {
+        let transient: Bool
         if !notice.failureCodes.isEmpty {
-            return notice.failureCodes.contains { $0.severity == .hard } ? .hard : .soft
+            transient = !notice.failureCodes.contains { $0.statusClass == 5 }
+        } else if !notice.replyCodes.isEmpty {
+            transient = !notice.replyCodes.contains { $0 >= 500 }
+        } else {
+            transient = notice.contains(anyOf: BounceSignals.delayPhrases) || subjectSaysDelay(subject)
         }
-        if notice.contains(anyOf: BounceSignals.fullMailboxPhrases) { return .soft }
-        if !notice.replyCodes.isEmpty { return notice.replyCodes.contains { $0 >= 500 } ? .hard : .soft }
-        if notice.contains(anyOf: BounceSignals.delayPhrases) || subjectSaysDelay(subject) { return .soft }
-        return .hard
+        // A notice may list several recipients, each with the remote server's reply: the worst reply speaks for it.
+        var worst: Failure?
+        for line in notice.lines {
+            let codes = DeliveryStatusCode.codes(in: line).filter { $0.statusClass != 2 }
+            let replies = NoticeText.replyCodes(in: line)
+            guard !codes.isEmpty || !replies.isEmpty else { continue }
+            let lineTransient = codes.first.map { $0.statusClass == 4 } ?? (replies.first.map { $0 < 500 } ?? transient)
+            let lower = line.lowercased()
+            guard let reason = BounceReasonRules.reason(inLowercased: lower) ?? codes.first.flatMap(BounceReasonRules.reason(for:)) else { continue }
+            let failure = Failure(severity: reason.severity(transient: lineTransient), reason: reason)
+            if worst.map({ rank(failure.severity) < rank($0.severity) }) ?? true { worst = failure }
+        }
+        if let worst { return worst }
+        let code = notice.failureCodes.first { $0.statusClass == 5 } ?? notice.failureCodes.first
+        let reason = BounceReason.reason(
+            status: code, diagnostic: notice.diagnosticLine?.lowercased(), notice: notice.lowercased, delayed: transient
+        )
+        return Failure(severity: reason.severity(transient: transient), reason: reason)
     }
 
     private static func subjectSaysDelay(_ subject: String?) -> Bool {

@@ -2,7 +2,7 @@ extension String {
     /// Whether the UTF-8 bytes of `phrase` occur in this string's. Byte-wise on purpose: the classifier's phrase
     /// lists are lowercase and compared with lowercased text, and Foundation's `contains`, which the Core module
     /// otherwise picks up, goes through NSString and costs more than the rest of a header classification.
-    func containsPhrase(_ phrase: String) -> Bool {
+    public func containsPhrase(_ phrase: String) -> Bool {
         var haystack = self
         var needle = phrase
         return haystack.withUTF8 { text in
@@ -24,5 +24,5 @@ extension String {
         }
     }
 
-    func containsAnyPhrase(_ phrases: [String]) -> Bool { phrases.contains { containsPhrase($0) } }
+    public func containsAnyPhrase(_ phrases: [String]) -> Bool { phrases.contains { containsPhrase($0) } }
 }

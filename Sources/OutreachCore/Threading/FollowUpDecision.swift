@@ -7,7 +7,9 @@ import Foundation
 /// when the operator counts domain replies, so does a human reply from another address at the prospect's domain (a
 /// colleague answering for them), except at free-mail providers; a message the sender wrote in the thread outside
 /// the rounds (a manual reply) stops it unless `force` is on, in which case the follow-up goes out as a reminder;
-/// auto-replies and soft bounces do not stop it.
+/// auto-replies, success reports (`delivered`), soft bounces and bounces that refused the sender (`bounce_sender`:
+/// reputation, policy, content, rate — the account's problem, not the address's) do not stop it. Bounce reasons
+/// (``BounceReason``) are printed beside the date.
 public struct FollowUpDecision: Sendable, Equatable {
     public enum Verdict: String, Sendable { case send, skip }
 
@@ -65,7 +67,9 @@ public struct FollowUpDecision: Sendable, Equatable {
         if let bounce = evidence.bounces.first(where: { $0.classification == "bounce_hard" }) {
             // A report may name several recipients; the prospect's address is the one that matters here.
             let named = bounce.failedRecipients.contains(prospect) ? [shown] : bounce.failedRecipients
-            return .init(verdict: .skip, reason: "bounced \(day(bounce.date))\(named.isEmpty ? "" : " for " + named.joined(separator: ", "))")
+            return .init(
+                verdict: .skip, reason: "bounced \(day(bounce.date))\(because(bounce))\(named.isEmpty ? "" : " for " + named.joined(separator: ", "))"
+            )
         }
         let fromProspect = evidence.thread.filter { $0.direction == .theirs && $0.from?.matchKey == prospect }
         if let reply = fromProspect.first(where: isHuman) {
@@ -96,8 +100,13 @@ public struct FollowUpDecision: Sendable, Equatable {
         if let auto = fromProspect.first(where: { $0.classification == "auto_reply" }) ?? evidence.thread.first(where: { $0.classification == "auto_reply" }) {
             return .init(verdict: .send, reason: "only an auto-reply on \(day(auto.date))")
         }
+        if let refused = evidence.bounces.first(where: { $0.classification == "bounce_sender" }) {
+            return .init(
+                verdict: .send, reason: "no reply; the receiver refused the sender on \(day(refused.date))\(because(refused)), not the address"
+            )
+        }
         if let soft = evidence.bounces.first(where: { $0.classification == "bounce_soft" }) {
-            return .init(verdict: .send, reason: "no reply; a temporary delivery failure on \(day(soft.date))")
+            return .init(verdict: .send, reason: "no reply; a temporary delivery failure on \(day(soft.date))\(because(soft))")
         }
         return .init(verdict: .send, reason: "no reply")
     }
@@ -116,6 +125,11 @@ public struct FollowUpDecision: Sendable, Equatable {
     static func matchedBySubject(_ candidates: [IndexedMessage], _ evidence: Evidence) -> IndexedMessage? {
         guard let subject = evidence.firstSubject.map(ReplySubject.base), let since = evidence.firstSentAt else { return nil }
         return candidates.first { isHuman($0) && ($0.date ?? .distantPast) >= since && $0.subject.map(ReplySubject.base) == subject }
+    }
+
+    /// " (user unknown)": the stored bounce reason in words; empty for rows indexed before reasons were stored.
+    static func because(_ bounce: IndexedMessage) -> String {
+        bounce.bounceReason.flatMap(BounceReason.init(rawValue:)).map { " (\($0.summary))" } ?? ""
     }
 
     static func day(_ date: Date?) -> String {

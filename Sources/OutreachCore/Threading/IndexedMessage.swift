@@ -20,8 +20,12 @@ public struct IndexedMessage: Sendable, Hashable {
     public var direction: Direction
     /// The folder where the sync saw it first (INBOX, Sent, Junk, …).
     public var folder: String
-    /// How the classifier read it: `human`, `auto_reply`, `bounce_hard`, `bounce_soft`, `complaint`.
+    /// How the classifier read it: `human`, `auto_reply`, `delivered` (a success report), `bounce_hard` (the address is
+    /// bad), `bounce_soft` (it may work later), `bounce_sender` (the receiver refused the sender), `complaint`.
     public var classification: String
+    /// For bounces: the ``BounceReason`` raw value (`user-unknown`, `blocked`, …); nil for other messages and for
+    /// bounces indexed before reasons were stored.
+    public var bounceReason: String?
     /// For bounces and complaints: the recipients that failed (a report may name several, ours not first) or the one
     /// that complained, lowercased; and the Message-ID of our message.
     public var failedRecipients: [String]
@@ -35,7 +39,7 @@ public struct IndexedMessage: Sendable, Hashable {
     public init(
         messageID: String, inReplyTo: [String] = [], references: [String] = [], from: EmailAddress?, to: [EmailAddress] = [], subject: String?,
         date: Date?, direction: Direction, folder: String, classification: String = "human", failedRecipients: [String] = [],
-        originalMessageID: String? = nil, gmailThreadID: String? = nil, gmailMessageID: String? = nil
+        originalMessageID: String? = nil, gmailThreadID: String? = nil, gmailMessageID: String? = nil, bounceReason: String? = nil
     ) {
         self.messageID = messageID
         self.inReplyTo = inReplyTo
@@ -51,6 +55,7 @@ public struct IndexedMessage: Sendable, Hashable {
         self.originalMessageID = originalMessageID
         self.gmailThreadID = gmailThreadID
         self.gmailMessageID = gmailMessageID
+        self.bounceReason = bounceReason
     }
 
     /// The ids this message links to (References, then In-Reply-To), without itself and without repeats, in order.

@@ -219,8 +219,12 @@ public struct AccountSync: Sendable {
             message.classification = "human"
         case .autoReply:
             message.classification = "auto_reply"
+        case .delivered(_, let original):
+            message.classification = "delivered"
+            message.originalMessageID = original
         case .bounce(let details):
-            message.classification = details.severity == .hard ? "bounce_hard" : "bounce_soft"
+            message.classification = "bounce_\(details.severity.rawValue)"
+            message.bounceReason = details.reason.rawValue
             message.failedRecipients = details.failedRecipients
             message.originalMessageID = details.originalMessageID
         case .complaint(let recipient, let original):

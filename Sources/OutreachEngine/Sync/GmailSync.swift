@@ -118,7 +118,7 @@ struct GmailSync: Sendable {
         // Under the metadata scope a report's body (which names our Message-ID) is out of reach; Gmail files its own
         // bounces in the thread of the message that bounced, which tells the same — that message may be in this very
         // batch (listed after the bounce, newest first) or indexed already.
-        for i in messages.indices where !["human", "auto_reply"].contains(messages[i].classification) && messages[i].originalMessageID == nil {
+        for i in messages.indices where !["human", "auto_reply", "delivered"].contains(messages[i].classification) && messages[i].originalMessageID == nil {
             guard let thread = messages[i].gmailThreadID else { continue }
             if let ours = messages.first(where: { $0.gmailThreadID == thread && $0.direction == .ours }) {
                 messages[i].originalMessageID = ours.messageID
