@@ -275,11 +275,16 @@ struct GmailEndToEndTests {
             cli.binary, arguments + ["--timeout", "60"], environment: processEnvironment, workingDirectory: cli.directory
         )
         defer { command.kill() }
-        var consentURL: String?
-        let deadline = Date().addingTimeInterval(30)
-        while consentURL == nil, Date() < deadline, command.isRunning {
-            consentURL = command.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("http") }
-            if consentURL == nil { try await Task.sleep(for: .milliseconds(50)) }
+        // Polled on a thread of its own, as BrowserTests.waitUntilListening explains.
+        let consentURL: String? = try await offThePool {
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline, command.isRunning {
+                if let url = command.output.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { $0.hasPrefix("http") }) {
+                    return url
+                }
+                usleep(50_000)
+            }
+            return nil
         }
         let url = try #require(consentURL, "no consent URL printed:\n\(command.output)")
         #expect(url.hasPrefix(gmail.authURL) && url.contains("code_challenge_method=S256") && url.contains("state="))
