@@ -27,7 +27,11 @@ struct JobFollower {
             for event in try await database.jobs.events(jobID: jobID, afterID: lastEvent, limit: 1000) {
                 lastEvent = event.id ?? lastEvent
                 if interactive { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
-                if printRows || event.kind == .error || event.row == nil { print(event.description) }
+                if printRows || event.kind == .error || event.row == nil {
+                    print(event.description)
+                    // A log file or a pipe sees each line as the row ends, not when the buffer fills.
+                    fflush(nil)
+                }
             }
             if job.state.isFinal || job.state == .paused {
                 if let inline { _ = await inline.value }
