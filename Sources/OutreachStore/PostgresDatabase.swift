@@ -63,6 +63,7 @@ public final class PostgresDatabase: Sendable {
     public var campaigns: PostgresCampaignStore { PostgresCampaignStore(db: connection) }
     public var users: PostgresUserStore { PostgresUserStore(db: connection) }
     public var syncStatus: PostgresSyncStatusStore { PostgresSyncStatusStore(db: connection) }
+    public var jobs: PostgresJobStore { PostgresJobStore(db: connection) }
 
     // MARK: - Migrations
 

@@ -87,7 +87,7 @@ enum PostgresErrors {
 
     static func translate(_ error: any Error) -> any Error {
         switch error {
-        case is StoreError, is UserStoreError, is StorageFault, is CancellationError: return error
+        case is StoreError, is UserStoreError, is StorageFault, is JobRuleError, is CancellationError: return error
         case is PostgresDecodingError: return StoreError.corrupt("a column holds a value of another type than expected (\(String(reflecting: error)))")
         default: break
         }

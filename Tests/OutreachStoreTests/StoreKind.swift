@@ -47,6 +47,7 @@ struct TestStores: Sendable {
     let campaigns: any CampaignStore
     let users: any UserStore
     let syncStatus: any SyncStatusStore
+    let jobs: any JobStore
 }
 
 extension TestStores {
@@ -76,10 +77,10 @@ actor StoreDatabase {
         switch kind {
         case .sqlite:
             let database = try SQLiteDatabase(path: location, create: true)
-            return TestStores(accounts: database.accounts, campaigns: database.campaigns, users: database.users, syncStatus: database.syncStatus)
+            return TestStores(accounts: database.accounts, campaigns: database.campaigns, users: database.users, syncStatus: database.syncStatus, jobs: database.jobs)
         case .postgres:
             let database = try await openPostgres()
-            return TestStores(accounts: database.accounts, campaigns: database.campaigns, users: database.users, syncStatus: database.syncStatus)
+            return TestStores(accounts: database.accounts, campaigns: database.campaigns, users: database.users, syncStatus: database.syncStatus, jobs: database.jobs)
         }
     }
 
