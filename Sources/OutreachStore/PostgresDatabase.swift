@@ -61,6 +61,8 @@ public final class PostgresDatabase: Sendable {
 
     public var accounts: PostgresAccountStore { PostgresAccountStore(db: connection) }
     public var campaigns: PostgresCampaignStore { PostgresCampaignStore(db: connection) }
+    public var deliveries: PostgresDeliveryLedger { PostgresDeliveryLedger(db: connection) }
+    public var threads: PostgresThreadIndex { PostgresThreadIndex(db: connection) }
     public var users: PostgresUserStore { PostgresUserStore(db: connection) }
     public var syncStatus: PostgresSyncStatusStore { PostgresSyncStatusStore(db: connection) }
 
