@@ -233,34 +233,39 @@ struct DeliveryLedgerTests {
         }
     }
 
-    @Test("on PostgreSQL a fenced write waits for a takeover under way, then finds the new token and writes nothing")
+    @Test("on PostgreSQL fenced writes wait for a takeover under way, then find the new token and write nothing")
     func fenceWaitsForTakeover() async throws {
         try await StoreKind.postgres.withDatabase { database in
             let stores = try await database.open()
             let (accountID, campaignID, prospects) = try await Self.campaign(stores)
             try await Self.setLease(database, accountID: accountID, token: 1, jobID: 7)
             let old = LeaseFence(accountID: accountID, token: 1, jobID: 7)
+            let planned = try await stores.deliveries.insert(Delivery(prospectID: prospects[0], round: 1, state: .planned, action: .send, jobID: 7), fence: old)
             let postgres = try await database.openPostgres()
             let observer = try await database.openPostgres()
             let ledger = stores.deliveries
-            let write = try await postgres.connection.transaction { takeover -> Task<Delivery, any Error> in
+            let writes = try await postgres.connection.transaction { takeover -> [Task<Void, any Error>] in
                 try await takeover.execute(#"UPDATE account_lease SET token = 2, holder = 'worker-2' WHERE "accountID" = \#(accountID)"#)
-                let write = Task {
-                    try await ledger.insert(Delivery(prospectID: prospects[0], round: 1, state: .skipped, action: .skip, jobID: 7), fence: old)
-                }
-                // The write has read the old token and now waits for the takeover's row lock.
+                var skipped = planned
+                skipped.state = .skipped
+                let writes = [
+                    Task { _ = try await ledger.insert(Delivery(prospectID: prospects[1], round: 1, state: .skipped, action: .skip, jobID: 7), fence: old) },
+                    Task { try await ledger.update(skipped, fence: old) },
+                ]
+                // Both writes have read the old token and now wait for the takeover's lock on the lease row.
                 var waiting = 0
-                for _ in 0..<600 where waiting == 0 {
+                for _ in 0..<600 where waiting < 2 {
                     waiting = try await observer.connection.first(
                         "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
                     ) { try $0.get("n", as: Int.self) } ?? 0
-                    if waiting == 0 { try await Task.sleep(for: .milliseconds(50)) }
+                    if waiting < 2 { try await Task.sleep(for: .milliseconds(50)) }
                 }
-                #expect(waiting == 1, "the fenced write waits for the lease row")
-                return write
+                #expect(waiting == 2, "the fenced insert and update wait for the lease row")
+                return writes
             }
-            await #expect(throws: JobRuleError.leaseLost(jobID: 7)) { _ = try await write.value }
-            #expect(try await stores.deliveries.deliveries(campaignID: campaignID, round: 1).isEmpty)
+            for write in writes { await #expect(throws: JobRuleError.leaseLost(jobID: 7)) { try await write.value } }
+            let rows = try await stores.deliveries.deliveries(campaignID: campaignID, round: 1)
+            #expect(rows.count == 1 && rows[prospects[0]]?.state == .planned)
         }
     }
 }
