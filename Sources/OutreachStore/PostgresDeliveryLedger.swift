@@ -107,6 +107,7 @@ public struct PostgresDeliveryLedger: DeliveryLedger {
     /// the cooperative pool: a pool thread blocked here may be the one the write needs, and the process hangs.
     public func recordHandOver(_ delivery: Delivery, fence: LeaseFence?) throws -> Int64 {
         let outcome = HandOverOutcome()
+        // Not fire-and-forget: this thread waits for the task's outcome before it returns.
         Task {
             do { outcome.finish(.success(try await handOver(delivery, fence: fence))) } catch { outcome.finish(.failure(error)) }
         }

@@ -345,19 +345,6 @@ private struct MessageValues {
     }
 }
 
-/// A nullable column of a batch, as two arrays: whether each row has a value, and the value or a placeholder. SQL
-/// takes it back as `CASE WHEN present THEN value END`.
-struct NullableColumn<Value: PostgresArrayEncodable> {
-    let present: [Bool]
-    let values: [Value]
-
-    init<Row>(_ rows: [Row], placeholder: Value, _ value: (Row) -> Value?) {
-        let optional = rows.map(value)
-        present = optional.map { $0 != nil }
-        values = optional.map { $0 ?? placeholder }
-    }
-}
-
 /// Threads joined by an ingest: each thread points at the oldest (smallest) thread it was joined with.
 private struct ThreadMerge {
     private var parent: [Int64: Int64] = [:]
