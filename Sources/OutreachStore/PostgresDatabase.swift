@@ -57,10 +57,12 @@ public final class PostgresDatabase: Sendable {
 
     deinit { runTask.cancel() }
 
-    var connection: PostgresStatements { PostgresStatements(client: client, logger: logger) }
+    var connection: PostgresStatements { PostgresStatements(client: client, logger: logger, owner: self) }
 
     public var accounts: PostgresAccountStore { PostgresAccountStore(db: connection) }
     public var campaigns: PostgresCampaignStore { PostgresCampaignStore(db: connection) }
+    public var deliveries: PostgresDeliveryLedger { PostgresDeliveryLedger(db: connection) }
+    public var threads: PostgresThreadIndex { PostgresThreadIndex(db: connection) }
     public var users: PostgresUserStore { PostgresUserStore(db: connection) }
     public var syncStatus: PostgresSyncStatusStore { PostgresSyncStatusStore(db: connection) }
     public var jobs: PostgresJobStore { PostgresJobStore(db: connection) }

@@ -7,14 +7,24 @@ import PostgresNIO
 struct PostgresStatements: Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// The database that runs the pool: a store handed on alone (an account registry keeps only the account store)
+    /// keeps the pool running for as long as it lives.
+    let owner: AnyObject & Sendable
 
     /// One statement's rows, each turned into a value as it arrives.
-    func rows<T>(_ query: PostgresQuery, _ decode: (PostgresRandomAccessRow) throws -> T) async throws -> [T] {
+    /// - Parameter refine: the store's own error for a server error's SQLSTATE (`23505`, a unique violation, may
+    ///   mean a duplicate the store names), nil to translate it as any other.
+    func rows<T>(
+        _ query: PostgresQuery, refine: (_ sqlState: String) -> (any Error)? = { _ in nil }, _ decode: (PostgresRandomAccessRow) throws -> T
+    ) async throws -> [T] {
         do {
             var result: [T] = []
             for try await row in try await client.query(query, logger: logger) { result.append(try decode(row.makeRandomAccess())) }
             return result
-        } catch { throw PostgresErrors.translate(error) }
+        } catch {
+            if let state = PostgresErrors.sqlState(error), let refined = refine(state) { throw refined }
+            throw PostgresErrors.translate(error)
+        }
     }
 
     func first<T>(_ query: PostgresQuery, _ decode: (PostgresRandomAccessRow) throws -> T) async throws -> T? {

@@ -175,13 +175,7 @@ public struct SQLiteThreadIndex: ThreadIndex {
                     ) { bySender[(column == "fromAddress" ? "a:" : "d:") + key.lowercased(), default: []].append(message) }
                 }
             }
-            return queries.map { query in
-                let key = query.sameDomain ? "d:" + query.domain : "a:" + query.sender
-                return FollowUpEvidence(
-                    thread: threadOf[query.root].flatMap { threads[$0] } ?? [],
-                    fromSender: (bySender[key] ?? []).filter { ($0.date ?? .distantPast) >= query.since }
-                )
-            }
+            return FollowUpEvidenceQuery.evidence(for: queries, threadOf: threadOf, threads: threads, bySender: bySender)
         }
     }
 

@@ -20,7 +20,8 @@ public struct StorageFault: Error, Sendable, Equatable, CustomStringConvertible 
         guard let error = error as? DatabaseError else { return nil }
         detail = error.message
         switch error.resultCode {
-        case .SQLITE_FULL, .SQLITE_IOERR where error.extendedResultCode == .SQLITE_IOERR_SHMSIZE:
+        case .SQLITE_FULL,
+            .SQLITE_IOERR where error.extendedResultCode == .SQLITE_IOERR_SHMSIZE:
             // SHMSIZE: the shared-memory index beside a WAL database could not be grown, which on Linux means no
             // room on its file system.
             reason = "its disk is full"

@@ -12,6 +12,10 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case corrupt(String)
     /// PostgreSQL refused a statement for a reason that is not the operator's to fix (a broken rule, a bug).
     case postgres(String)
+    /// `db copy` found rows in the target database.
+    case copyTargetNotEmpty(location: String, tables: [String])
+    /// `db copy` found the two databases' schemas or contents not matching.
+    case copyMismatch(String)
 
     public var description: String {
         switch self {
@@ -27,6 +31,10 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .deliverySettled(let id): "delivery \(id) was already sent or drafted; it is not changed again (another worker took the job over)"
         case .corrupt(let what): "the database holds data Outreach cannot read: \(what)"
         case .postgres(let message): "PostgreSQL refused a statement: \(message)"
+        case .copyTargetNotEmpty(let location, let tables):
+            "\(location) already holds data (\(tables.joined(separator: ", "))); nothing was copied. Copy into a new, empty database "
+                + "(createdb), so that no row of the installation is mixed with another's"
+        case .copyMismatch(let what): "the copy stopped and nothing was committed: \(what)"
         }
     }
 }

@@ -49,6 +49,22 @@ public struct FollowUpEvidenceQuery: Sendable, Hashable {
     }
 
     var domain: String { String(sender.split(separator: "@").last ?? "") }
+
+    /// The key a store files messages from this query's sender (or domain) under: `a:` + address or `d:` + domain.
+    var senderKey: String { sameDomain ? "d:" + domain : "a:" + sender }
+
+    /// Each query's evidence from what a store read for the whole batch: the thread ids of the roots, the threads'
+    /// messages, and the messages by sender key.
+    static func evidence(
+        for queries: [FollowUpEvidenceQuery], threadOf: [String: Int64], threads: [Int64: [IndexedMessage]], bySender: [String: [IndexedMessage]]
+    ) -> [FollowUpEvidence] {
+        queries.map { query in
+            FollowUpEvidence(
+                thread: threadOf[query.root].flatMap { threads[$0] } ?? [],
+                fromSender: (bySender[query.senderKey] ?? []).filter { ($0.date ?? .distantPast) >= query.since }
+            )
+        }
+    }
 }
 
 public struct FollowUpEvidence: Sendable {

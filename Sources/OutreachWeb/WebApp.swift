@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// The web UI and JSON API: every page and endpoint, on the same stores the CLI uses. `outreach serve` runs it in one
 /// process with the job worker and the sync timer.
 public struct WebApp: Sendable {
-    let database: SQLiteDatabase
+    let database: Stores
     let registry: AccountRegistry
     let logger: Logger
     let renderer: Renderer
@@ -32,7 +32,7 @@ public struct WebApp: Sendable {
     let timeouts: HTTPTimeouts
 
     public init(
-        database: SQLiteDatabase, registry: AccountRegistry, logger: Logger, secureCookies: Bool = false, trustProxy: Bool = false,
+        database: Stores, registry: AccountRegistry, logger: Logger, secureCookies: Bool = false, trustProxy: Bool = false,
         google: GoogleOAuthSettings? = nil, publicURL: PublicURL? = nil, timeouts: HTTPTimeouts = .default, csvImport: CSVImportSettings = .init()
     ) throws {
         self.database = database

@@ -50,7 +50,7 @@ extension AccountCommand {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let address = try EmailAddress(parsing: email)
             let caPath = caFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
@@ -100,7 +100,7 @@ extension AccountCommand {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let registry = try context.accountRegistry(database: try context.openDatabase())
+            let registry = try context.accountRegistry(database: try await context.openDatabase())
             var account = try await registry.account(email: email)
             if let delay { account.pacing.delaySeconds = try DurationText.seconds(delay) }
             if let jitter { account.pacing.jitterSeconds = try DurationText.seconds(jitter) }
@@ -151,7 +151,7 @@ extension AccountCommand {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let registry = try context.accountRegistry(database: try context.openDatabase())
+            let registry = try context.accountRegistry(database: try await context.openDatabase())
             let rows = try await registry.all().map {
                 Row(
                     email: $0.email.description, name: $0.displayName, username: $0.username, smtp: $0.smtp.url, imap: $0.imap.url,
@@ -210,7 +210,7 @@ extension AccountCommand {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let registry = try context.accountRegistry(database: try context.openDatabase())
+            let registry = try context.accountRegistry(database: try await context.openDatabase())
             let account = try await registry.account(email: email)
             if account.provider == .gmailAPI {
                 try await testGmail(account, registry: registry, context: context)
@@ -285,7 +285,7 @@ extension AccountCommand {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let registry = try context.accountRegistry(database: try context.openDatabase())
+            let registry = try context.accountRegistry(database: try await context.openDatabase())
             // An OAuth account's grant is withdrawn at the provider too: a copy of the database must not keep working.
             switch try await registry.remove(email: email, logger: context.logger) {
             case .notOAuth: print("Removed \(email).")

@@ -35,7 +35,7 @@ extension CampaignCommand {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let sender = try await registry.account(email: account)
             guard let accountID = sender.id else {
@@ -65,7 +65,7 @@ extension CampaignCommand {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             var rows: [Row] = []
             for campaign in try await database.campaigns.allCampaigns() {
                 let account = try await database.accounts.account(id: campaign.accountID)
@@ -88,7 +88,7 @@ extension CampaignCommand {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let campaign = try await CampaignLookup.campaign(named: name, in: database)
             let account = try await database.accounts.account(id: campaign.accountID)
             print("Campaign \(campaign.name) — \(try await database.campaigns.prospectCount(campaignID: campaign.id!)) prospects, from \(campaign.sourceFile)")
@@ -127,7 +127,7 @@ extension CampaignCommand {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let campaign = try await CampaignLookup.campaign(named: name, in: database)
             let exporter = CampaignExporter(campaigns: database.campaigns, ledger: database.deliveries)
             let sink = try OutputSink(path: output)

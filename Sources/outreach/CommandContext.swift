@@ -28,14 +28,20 @@ struct CommandContext {
         self.logger = Self.makeLogger(level: settings["OUTREACH_LOG_LEVEL"] ?? settings["LOG_LEVEL"])
     }
 
-    /// The master key file sits beside the database unless `OUTREACH_MASTER_KEY_FILE` says otherwise.
-    var masterKeyFile: String { settings["OUTREACH_MASTER_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? databasePath + ".key" }
+    /// Whether the database is a PostgreSQL server (`postgres://…`) rather than a SQLite file.
+    var databaseIsShared: Bool { Stores.isPostgres(databasePath) }
 
-    func openDatabase(create: Bool = false) throws -> SQLiteDatabase {
-        try SQLiteDatabase(path: databasePath, create: create)
+    /// The master key file sits beside a SQLite database unless `OUTREACH_MASTER_KEY_FILE` says otherwise; with
+    /// PostgreSQL, in the current folder (every machine needs the same key: set the variable to where it is).
+    var masterKeyFile: String {
+        settings["OUTREACH_MASTER_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? (databaseIsShared ? "outreach.key" : databasePath + ".key")
     }
 
-    func accountRegistry(database: SQLiteDatabase) throws -> AccountRegistry {
+    func openDatabase(create: Bool = false) async throws -> Stores {
+        try await Stores.open(databasePath, create: create, logger: logger)
+    }
+
+    func accountRegistry(database: Stores) throws -> AccountRegistry {
         let key = try MasterKey.load(keyFile: masterKeyFile, environment: settings)
         return AccountRegistry(
             store: database.accounts, secrets: try SecretBox(key: key), environmentAccount: try EnvironmentAccount(variables: settings),
@@ -51,21 +57,21 @@ struct CommandContext {
         return worker
     }
 
-    func jobRunner(database: SQLiteDatabase, registry: AccountRegistry, foreground: Bool = false) throws -> JobRunner {
+    func jobRunner(database: Stores, registry: AccountRegistry, foreground: Bool = false) throws -> JobRunner {
         JobRunner(
             campaigns: database.campaigns, ledger: database.deliveries, index: database.threads, jobs: database.jobs, users: database.users,
             registry: registry, settings: try workerSettings(foreground: foreground), logger: logger
         )
     }
 
-    func worker(database: SQLiteDatabase, registry: AccountRegistry, tag: String = "", foreground: Bool = false) throws -> Worker {
+    func worker(database: Stores, registry: AccountRegistry, tag: String = "", foreground: Bool = false) throws -> Worker {
         Worker(
             identity: .current(tag: tag), jobs: database.jobs, runner: try jobRunner(database: database, registry: registry, foreground: foreground),
             settings: try workerSettings(foreground: foreground), logger: logger
         )
     }
 
-    func scheduler(database: SQLiteDatabase, registry: AccountRegistry) -> JobScheduler {
+    func scheduler(database: Stores, registry: AccountRegistry) -> JobScheduler {
         JobScheduler(campaigns: database.campaigns, ledger: database.deliveries, jobs: database.jobs, registry: registry)
     }
 

@@ -86,7 +86,7 @@ extension AccountCommand {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let address = try EmailAddress(parsing: email)
             let client = try oauth.client(context)
@@ -129,7 +129,7 @@ extension AccountCommand {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let address = try EmailAddress(parsing: email)
             let account = Account(

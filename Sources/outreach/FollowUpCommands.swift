@@ -28,7 +28,7 @@ extension Outreach {
     }
 
     /// Brings the campaign account's index up to date, so decisions are at most minutes stale.
-    static func syncBeforePlanning(_ campaign: Campaign, database: SQLiteDatabase, registry: AccountRegistry, context: CommandContext) async throws {
+    static func syncBeforePlanning(_ campaign: Campaign, database: Stores, registry: AccountRegistry, context: CommandContext) async throws {
         guard let account = try await registry.account(id: campaign.accountID) else { return }
         let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: context.logger)
         let report = try await sync.run(account: account)
@@ -47,7 +47,7 @@ extension Outreach {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let campaign = try await CampaignLookup.campaign(named: options.name, in: database)
             if !options.noSync { try await Outreach.syncBeforePlanning(campaign, database: database, registry: registry, context: context) }
@@ -89,7 +89,7 @@ extension Outreach {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let campaign = try await CampaignLookup.campaign(named: options.name, in: database)
             let (compiled, text) = try TemplateFile.read(template)

@@ -16,10 +16,10 @@ extension Outreach {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             // A read that touches the schema: the file opens, is migrated, and is not locked for ever.
             _ = try await database.users.userCount()
-            var checked = ["database \(context.databasePath) answers"]
+            var checked = ["database \(database.location) answers"]
             if let url {
                 let client = HTTPClient(label: "health", logger: context.logger, timeoutSeconds: max(1, timeout))
                 let response = try await client.send(HTTPRequest(method: "GET", url: url))

@@ -18,9 +18,9 @@ extension Outreach {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let existed = FileManager.default.fileExists(atPath: context.databasePath)
-            let database = try context.openDatabase(create: true)
-            print(existed ? "Database \(database.path) is up to date." : "Created database \(database.path).")
+            let existed = context.databaseIsShared || FileManager.default.fileExists(atPath: context.databasePath)
+            let database = try await context.openDatabase(create: true)
+            print(existed ? "Database \(database.location) is up to date." : "Created database \(database.location).")
             if let key = context.settings[MasterKey.environmentVariable], !key.isEmpty {
                 _ = try MasterKey.load(keyFile: context.masterKeyFile, environment: context.settings)
                 print("Master key: taken from \(MasterKey.environmentVariable).")

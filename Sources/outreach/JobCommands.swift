@@ -27,7 +27,7 @@ extension Outreach {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             var jobs = try await database.jobs.jobs(states: nil, ownerID: nil, limit: all ? Int.max : 1000)
             if !all {
                 let dayAgo = Date().addingTimeInterval(-86_400)
@@ -73,7 +73,7 @@ extension Outreach {
             }
         }
 
-        static func load(_ id: JobID, _ database: SQLiteDatabase) async throws -> Job {
+        static func load(_ id: JobID, _ database: Stores) async throws -> Job {
             guard let job = try await database.jobs.job(id: id.value) else { throw JobRuleError.jobNotFound(id: id.value) }
             return job
         }
@@ -85,7 +85,7 @@ extension Outreach {
             @Flag(help: "Print JSON.") var json = false
 
             func run() async throws {
-                let database = try CommandContext(global).openDatabase()
+                let database = try await CommandContext(global).openDatabase()
                 let job = try await load(id, database)
                 if json { return try printJSON(job) }
                 let campaign = try await database.campaigns.campaign(id: job.campaignID)?.name ?? "?"
@@ -110,7 +110,7 @@ extension Outreach {
             @Flag(help: "Print JSON.") var json = false
 
             func run() async throws {
-                let database = try CommandContext(global).openDatabase()
+                let database = try await CommandContext(global).openDatabase()
                 _ = try await load(id, database)
                 var after: Int64 = 0
                 var all: [JobEvent] = []
@@ -130,7 +130,7 @@ extension Outreach {
             @Argument(help: "The job's id.") var id: JobID
 
             func run() async throws {
-                let database = try CommandContext(global).openDatabase()
+                let database = try await CommandContext(global).openDatabase()
                 _ = try await load(id, database)
                 let ended = try await JobFollower(database: database, worker: nil, printRows: isatty(STDOUT_FILENO) != 1).follow(jobID: id.value)
                 print(JobFollower.summary(ended))
@@ -183,7 +183,7 @@ extension Outreach {
 
             func run() async throws {
                 let context = try CommandContext(global)
-                let database = try context.openDatabase()
+                let database = try await context.openDatabase()
                 let registry = try context.accountRegistry(database: database)
                 let job = try await context.scheduler(database: database, registry: registry).reschedule(jobID: id.value, to: try JobTime.parse(at))
                 print("Job #\(id.value) now starts at \(JobTime.format(job.runAt)).")
@@ -207,7 +207,7 @@ extension Outreach {
 
             func run() async throws {
                 let context = try CommandContext(global)
-                let database = try context.openDatabase()
+                let database = try await context.openDatabase()
                 let registry = try context.accountRegistry(database: database)
                 print(try await context.scheduler(database: database, registry: registry).resolve(jobID: id.value, row: row, as: sent ? .sent : .resend))
             }
@@ -230,7 +230,7 @@ extension Outreach {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let worker = try context.worker(database: database, registry: registry)
             let task = Task {

@@ -7,7 +7,7 @@ import OutreachStore
 /// Follows a job to its end for `send --wait`, `followup --wait` and `job watch`: prints its log lines as they are
 /// written, a progress bar on a terminal, and runs the job in this process when it is due and no worker has taken it.
 struct JobFollower {
-    let database: SQLiteDatabase
+    let database: Stores
     let worker: Worker?
     /// Print every row's log line (off for `job watch` on a terminal, which shows the bar only… and errors).
     let printRows: Bool

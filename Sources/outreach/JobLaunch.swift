@@ -21,7 +21,7 @@ struct JobTimingOptions: ParsableArguments {
 /// Creating a round's job and, with --wait, following it.
 enum JobLaunch {
     static func launch(
-        campaign: Campaign, round: Int, spec: Job.Spec, timing: JobTimingOptions, context: CommandContext, database: SQLiteDatabase, registry: AccountRegistry
+        campaign: Campaign, round: Int, spec: Job.Spec, timing: JobTimingOptions, context: CommandContext, database: Stores, registry: AccountRegistry
     ) async throws {
         let scheduler = context.scheduler(database: database, registry: registry)
         let job = try await scheduler.schedule(campaign: campaign, round: round, spec: spec, at: timing.start)

@@ -31,7 +31,7 @@ extension Outreach {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let campaign = try await CampaignLookup.campaign(named: name, in: database)
             let (compiled, text) = try TemplateFile.read(template)
@@ -75,7 +75,7 @@ extension Outreach {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let campaign = try await CampaignLookup.campaign(named: name, in: database)
             let compiled = try TemplateFile.load(template)
@@ -113,7 +113,7 @@ extension Outreach {
 
             func run() async throws {
                 let context = try CommandContext(global)
-                let database = try context.openDatabase()
+                let database = try await context.openDatabase()
                 let found = try await CampaignLookup.campaign(named: campaign, in: database)
                 let compiled = try TemplateFile.load(template)
                 let issues = compiled.lint(knownKeys: found.columnKeys)
@@ -141,7 +141,7 @@ extension Outreach {
 /// Finding a campaign by name for a command. Names are unique per owner, so web users may each have a campaign of
 /// the same name: then the command asks for its number (`#12`, as `campaign list` shows).
 enum CampaignLookup {
-    static func campaign(named name: String, in database: SQLiteDatabase) async throws -> Campaign {
+    static func campaign(named name: String, in database: Stores) async throws -> Campaign {
         let found = try await database.campaigns.campaigns(named: name)
         if found.count == 1 { return found[0] }
         if found.isEmpty {

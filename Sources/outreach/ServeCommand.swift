@@ -30,7 +30,7 @@ extension Outreach {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             try await UserCommand.ensureAdminFromSettings(context.settings, database: database)
             if try await database.users.userCount() == 0 {
@@ -74,7 +74,7 @@ extension Outreach {
         )
 
         /// ADMIN_USERNAME / ADMIN_PASSWORD (the seed's names) create the first admin when no such user exists yet.
-        static func ensureAdminFromSettings(_ settings: [String: String], database: SQLiteDatabase) async throws {
+        static func ensureAdminFromSettings(_ settings: [String: String], database: Stores) async throws {
             guard let email = settings["ADMIN_USERNAME"], !email.isEmpty, let password = settings["ADMIN_PASSWORD"], !password.isEmpty else { return }
             guard try await database.users.user(email: email) == nil else { return }
             do { _ = try EmailAddress(parsing: email) } catch { throw ValidationError("ADMIN_USERNAME: \(error)") }
@@ -91,7 +91,7 @@ extension Outreach {
             @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input.") var passwordStdin = false
 
             func run() async throws {
-                let database = try CommandContext(global).openDatabase()
+                let database = try await CommandContext(global).openDatabase()
                 do { _ = try EmailAddress(parsing: email) } catch { throw ValidationError("\(error)") }
                 let password = try PasswordInput.read(fromStandardInput: passwordStdin, prompt: "Password for \(email): ")
                 if let problem = Passwords.problem(with: password) { throw ValidationError(problem) }
@@ -106,7 +106,7 @@ extension Outreach {
             @OptionGroup var pair: UserAndAccount
 
             func run() async throws {
-                let database = try CommandContext(global).openDatabase()
+                let database = try await CommandContext(global).openDatabase()
                 let (user, account) = try await pair.find(in: database)
                 try await database.users.grant(userID: user.id!, accountID: account.id!)
                 print("\(user.email) may now send from \(account.email).")
@@ -119,7 +119,7 @@ extension Outreach {
             @Argument(help: "The sending account.") var account: String
 
             /// Both, stored (with ids), or an error naming the one that does not exist.
-            func find(in database: SQLiteDatabase) async throws -> (User, Account) {
+            func find(in database: Stores) async throws -> (User, Account) {
                 guard let user = try await database.users.user(email: email), user.id != nil else { throw UserStoreError.userNotFound(email: email) }
                 guard let found = try await database.accounts.account(email: account), found.id != nil else { throw StoreError.accountNotFound(email: account) }
                 return (user, found)
@@ -134,7 +134,7 @@ extension Outreach {
             @OptionGroup var pair: UserAndAccount
 
             func run() async throws {
-                let database = try CommandContext(global).openDatabase()
+                let database = try await CommandContext(global).openDatabase()
                 let (user, account) = try await pair.find(in: database)
                 let cancelled = try await UserAccess(users: database.users, jobs: database.jobs).revoke(user, from: account)
                 print("\(user.email) may no longer send from \(account.email); \(UserAccess.cancelledText(cancelled)).")
@@ -149,7 +149,7 @@ extension Outreach {
             @Argument(help: "The user.") var email: String
 
             func run() async throws {
-                let database = try CommandContext(global).openDatabase()
+                let database = try await CommandContext(global).openDatabase()
                 guard let user = try await database.users.user(email: email), user.id != nil else { throw UserStoreError.userNotFound(email: email) }
                 let cancelled = try await UserAccess(users: database.users, jobs: database.jobs).remove(user)
                 print("Removed \(user.email); \(UserAccess.cancelledText(cancelled)).")
@@ -162,7 +162,7 @@ extension Outreach {
             @Flag(help: "Print JSON.") var json = false
 
             func run() async throws {
-                let database = try CommandContext(global).openDatabase()
+                let database = try await CommandContext(global).openDatabase()
                 struct Row: Encodable {
                     let email: String
                     let role: String

@@ -39,7 +39,7 @@ extension Outreach {
 
         func run() async throws {
             let context = try CommandContext(global)
-            let database = try context.openDatabase()
+            let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let accounts: [OutreachCore.Account]
             if let account { accounts = [try await registry.account(email: account)] } else { accounts = try await registry.all().filter { $0.origin == .database } }

@@ -1,7 +1,9 @@
 import Foundation
+import GRDB
 import Logging
 import OutreachCore
-import OutreachStore
+@testable import OutreachStore
+import PostgresNIO
 import PostgresTestSupport
 import Testing
 
@@ -47,6 +49,8 @@ struct TestStores: Sendable {
     let campaigns: any CampaignStore
     let users: any UserStore
     let syncStatus: any SyncStatusStore
+    let deliveries: any DeliveryLedger
+    let threads: any ThreadIndex
     let jobs: any JobStore
 }
 
@@ -66,7 +70,7 @@ actor StoreDatabase {
     let kind: StoreKind
     /// The SQLite file's path or the PostgreSQL URL.
     let location: String
-    private var opened: [PostgresDatabase] = []
+    private var opened: [OutreachStore.PostgresDatabase] = []
 
     init(kind: StoreKind, location: String) {
         self.kind = kind
@@ -77,16 +81,33 @@ actor StoreDatabase {
         switch kind {
         case .sqlite:
             let database = try SQLiteDatabase(path: location, create: true)
-            return TestStores(accounts: database.accounts, campaigns: database.campaigns, users: database.users, syncStatus: database.syncStatus, jobs: database.jobs)
+            return TestStores(
+                accounts: database.accounts, campaigns: database.campaigns, users: database.users, syncStatus: database.syncStatus,
+                deliveries: database.deliveries, threads: database.threads, jobs: database.jobs
+            )
         case .postgres:
             let database = try await openPostgres()
-            return TestStores(accounts: database.accounts, campaigns: database.campaigns, users: database.users, syncStatus: database.syncStatus, jobs: database.jobs)
+            return TestStores(
+                accounts: database.accounts, campaigns: database.campaigns, users: database.users, syncStatus: database.syncStatus,
+                deliveries: database.deliveries, threads: database.threads, jobs: database.jobs
+            )
+        }
+    }
+
+    /// Runs one SQL statement as it is, for a test to set up what no store of its kind writes yet (an account's
+    /// lease, before the PostgreSQL job store exists). Quoted camel-case column names read the same on both.
+    func execute(_ sql: String) async throws {
+        switch kind {
+        case .sqlite:
+            try await SQLiteDatabase(path: location, create: true).writer.write { db in try db.execute(sql: sql) }
+        case .postgres:
+            try await openPostgres().connection.execute(PostgresQuery(unsafeSQL: sql))
         }
     }
 
     /// The PostgreSQL database itself, closed with the others when the test ends.
-    func openPostgres() async throws -> PostgresDatabase {
-        let database = try await PostgresDatabase.open(url: location, logger: Self.logger)
+    func openPostgres() async throws -> OutreachStore.PostgresDatabase {
+        let database = try await OutreachStore.PostgresDatabase.open(url: location, logger: Self.logger)
         opened.append(database)
         return database
     }

@@ -147,8 +147,9 @@ public final class PostgresServer: @unchecked Sendable {
 
     // MARK: - Helpers
 
-    /// Runs `body` on a thread of its own and waits for it without holding a cooperative thread.
-    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs `body` on a thread of its own and waits for it without holding a cooperative thread (also for tests that
+    /// call a store's blocking functions, which must not run on the pool).
+    public static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread { continuation.resume(with: Result { try body() }) }
             thread.start()

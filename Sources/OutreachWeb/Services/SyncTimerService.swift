@@ -8,12 +8,12 @@ import ServiceLifecycle
 
 /// Syncs every stored account on a timer inside `outreach serve`, recording each outcome for the accounts page.
 public struct SyncTimerService: Service {
-    let database: SQLiteDatabase
+    let database: Stores
     let registry: AccountRegistry
     let interval: Double
     let logger: Logger
 
-    public init(database: SQLiteDatabase, registry: AccountRegistry, interval: Double, logger: Logger) {
+    public init(database: Stores, registry: AccountRegistry, interval: Double, logger: Logger) {
         self.database = database
         self.registry = registry
         self.interval = interval
