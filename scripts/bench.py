@@ -16,6 +16,10 @@
   scripts/bench.py classify [--corpus DIR]   `outreach classify --json` over the bounce corpus against Debian's Sisimai
                                              (libsisimai-perl, Sisimai->make) over the same files: where the two
                                              disagree on bounce/not and hard/soft, and both timed in the same run
+  scripts/bench.py postgres [--messages 5000] [--prospects 10000] [--mailbox 20000] [--claim-jobs 600]
+                                             the send and the plan above on SQLite and on a private PostgreSQL server
+                                             started for the run, side by side; then how many jobs per second 1, 2 and
+                                             4 `outreach worker` processes claim and finish from one PostgreSQL
   scripts/bench.py all
 
 Run `swift build -c release --product outreach` first (or pass --outreach PATH). Needs the "bench" packages of
@@ -75,11 +79,51 @@ def free_port():
         return s.getsockname()[1]
 
 
-def outreach_env(work):
+def outreach_env(work, db=None):
+    """The environment of one benchmark's `outreach` commands; `db` a postgres:// URL, or None for SQLite in `work`."""
     env = dict(os.environ)
     env.pop("OUTREACH_MASTER_KEY", None)
-    env["OUTREACH_DB"] = os.path.join(work, "outreach.db")
+    env["OUTREACH_DB"] = db or os.path.join(work, "outreach.db")
+    env["OUTREACH_MASTER_KEY_FILE"] = os.path.join(work, "outreach.key")
     return env
+
+
+def postgres_binaries():
+    found = sorted((d for d in os.listdir("/usr/lib/postgresql") if os.path.isdir(f"/usr/lib/postgresql/{d}/bin")), key=int) if os.path.isdir("/usr/lib/postgresql") else []
+    if not found:
+        sys.exit("PostgreSQL is missing: run scripts/install-deps --test")
+    return f"/usr/lib/postgresql/{found[-1]}/bin"
+
+
+def start_postgres(work, procs):
+    """A private PostgreSQL server for this run (as the postgres user when run as root); returns a postgres:// URL."""
+    binaries = postgres_binaries()
+    folder = os.path.join(work, "pg")
+    os.makedirs(folder)
+    as_user = []
+    if os.getuid() == 0:
+        import pwd
+        account = pwd.getpwnam("postgres")
+        os.chown(folder, account.pw_uid, account.pw_gid)
+        as_user = ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--clear-groups", "--"]
+    subprocess.run(as_user + [f"{binaries}/initdb", "-D", f"{folder}/data", "-U", "outreach", "--auth=trust", "--no-sync"],
+                   check=True, capture_output=True)
+    port = free_port()
+    log = open(os.path.join(work, "postgres.log"), "w")
+    procs.append(subprocess.Popen(as_user + [f"{binaries}/postgres", "-D", f"{folder}/data", "-p", str(port), "-c", "listen_addresses=127.0.0.1",
+                                             "-c", f"unix_socket_directories={folder}", "-c", "fsync=on"],
+                                  stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True))
+    wait_for_port(port, timeout=30)
+    for _ in range(100):
+        if subprocess.run([f"{binaries}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "outreach", "bench"], capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    return f"postgres://outreach@127.0.0.1:{port}/bench?sslmode=disable", port
+
+
+def psql(port, sql):
+    return subprocess.run([f"{postgres_binaries()}/psql", "-h", "127.0.0.1", "-p", str(port), "-U", "outreach", "-d", "bench", "-Atqc", sql],
+                          check=True, capture_output=True, text=True).stdout.strip()
 
 
 def write_csv(path, rows):
@@ -133,6 +177,7 @@ def bench_import(outreach, rows):
         print(f"  outreach campaign import     {ours:7.2f} s  {rows / ours:>10,.0f} rows/s  peak RSS {ours_rss:6.1f} MB")
         print(f"  Python csv + sqlite3         {theirs:7.2f} s  {rows / theirs:>10,.0f} rows/s  peak RSS {theirs_rss:6.1f} MB")
         print(f"  ratio                        {theirs / ours:7.2f}x faster")
+        return ours
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -234,7 +279,7 @@ def stop_processes(procs):
             os.killpg(p.pid, signal.SIGKILL)
 
 
-def bench_send(outreach, count):
+def bench_send(outreach, count, db=None, label=None, baseline=True):
     for tool in ("stunnel4", "openssl", "cc"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: run scripts/install-deps --bench")
@@ -244,7 +289,7 @@ def bench_send(outreach, count):
     try:
         tls, tls_port = start_sink(work, procs)
 
-        env = outreach_env(work)
+        env = outreach_env(work, db)
         csv_path = os.path.join(work, "prospects.csv")
         write_csv(csv_path, count)
         template = os.path.join(work, "first.md")
@@ -264,15 +309,19 @@ def bench_send(outreach, count):
         sent = out.count("\nSENT ") + out.startswith("SENT ")
         if sent != count:
             sys.exit(f"outreach sent {sent} of {count}:\n{out[-2000:]}")
+        if not baseline:
+            print(f"  {label:<27}  {ours:7.2f} s  {count / ours:>10,.0f} msgs/s")
+            return ours
         script = os.path.join(work, "baseline.py")
         with open(script, "w") as f:
             f.write(PYTHON_SEND)
         _, theirs_text = run_measured([sys.executable, script, str(tls_port), f"{tls}/ca.pem", str(count)], cwd=work)
         theirs = float(theirs_text.strip())
         print(f"Send, {count:,} personalized multipart messages, throttle 0, one TLS connection, into a discarding sink behind stunnel:")
-        print(f"  outreach send (with ledger)  {ours:7.2f} s  {count / ours:>10,.0f} msgs/s")
+        print(f"  {label or 'outreach send (with ledger)':<27}  {ours:7.2f} s  {count / ours:>10,.0f} msgs/s")
         print(f"  Python smtplib loop          {theirs:7.2f} s  {count / theirs:>10,.0f} msgs/s")
         print(f"  ratio                        {theirs / ours:7.2f}x faster")
+        return ours
     finally:
         stop_processes(procs)
         shutil.rmtree(work, ignore_errors=True)
@@ -399,7 +448,7 @@ imap.logout()
 '''
 
 
-def bench_plan(outreach, prospects, mailbox):
+def bench_plan(outreach, prospects, mailbox, db=None, label="outreach plan (from the index)", baseline=True):
     """Planning a follow-up round from the index, against asking the server about each prospect (one UID SEARCH)."""
     servers = os.path.join(ROOT, "Tests/IntegrationTests/Fixtures/mailservers.py")
     work = tempfile.mkdtemp(prefix="outreach-bench-plan-")
@@ -415,7 +464,7 @@ def bench_plan(outreach, prospects, mailbox):
         both = os.path.join(work, "both-ca.pem")  # one account, two servers with two test CAs
         with open(both, "w") as f:
             f.write(open(state["caFile"]).read() + open(f"{tls}/ca.pem").read())
-        env = outreach_env(work)
+        env = outreach_env(work, db)
         csv_path = os.path.join(work, "prospects.csv")
         write_csv(csv_path, prospects)
         template = os.path.join(work, "first.md")
@@ -435,19 +484,96 @@ def bench_plan(outreach, prospects, mailbox):
         if os.environ.get("BENCH_PROFILE"):
             # perf record of the plan itself, for finding where the time goes (not part of the figures).
             run_measured(["perf", "record", "-g", "-o", os.environ["BENCH_PROFILE"]] + plan, cwd=work, env=env)
+        if not baseline:
+            print(f"  {label:<40} {ours:8.2f} s  (whole command, best of 3)")
+            return ours
         ids = [line.split("<", 1)[1].split(">", 1)[0] for line in sent.splitlines() if line.startswith("SENT ")]
         sample = random.Random(7).sample(ids, 20)
         run_measured([sys.executable, "-c", PYTHON_LIVE, str(state["imapsPort"]), state["caFile"], "bench@example.test", "bench-pw", sample[0]])
         _, per = run_measured([sys.executable, "-c", PYTHON_LIVE, str(state["imapsPort"]), state["caFile"], "bench@example.test", "bench-pw"] + sample)
         live = float(per) * prospects
         print(f"Planning a {prospects:,}-prospect follow-up round, {mailbox:,} messages in the mailbox:")
-        print(f"  outreach plan (from the index)           {ours:8.2f} s  (whole command, best of 3)")
+        print(f"  {label:<40} {ours:8.2f} s  (whole command, best of 3)")
         print(f"  live: one UID SEARCH HEADER per prospect {live:8.2f} s  ({float(per) * 1000:.0f} ms each, measured on 20, times {prospects:,})")
         print(f"  ratio                                    {live / ours:8.0f}x faster")
     finally:
         stop_processes(procs)
         subprocess.run(["/usr/bin/python3", servers, "stop", mail], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_claims(outreach, jobs, workers_counts=(1, 2, 4), accounts=20):
+    """Jobs per second that N `outreach worker` processes claim, run and finish from one PostgreSQL: `jobs` jobs over
+    `accounts` accounts (one running job per account at a time), each with nothing to send, so claiming and
+    finishing is all there is."""
+    work = tempfile.mkdtemp(prefix="outreach-bench-claims-")
+    os.chmod(work, 0o755)
+    procs = []
+    try:
+        url, port = start_postgres(work, procs)
+        env = outreach_env(work, url)
+        csv_path = os.path.join(work, "one.csv")
+        with open(csv_path, "w") as f:
+            f.write("email,select\np@example.test,\n")
+        run_measured([outreach, "init"], cwd=work, env=env)
+        for n in range(accounts):
+            run_measured([outreach, "account", "add", f"a{n}@example.test", "--smtp", "smtps://127.0.0.1:1", "--imap", "imaps://127.0.0.1:1",
+                          "--password-stdin"], cwd=work, stdin="x", env=env)
+            run_measured([outreach, "campaign", "import", f"C{n}", csv_path, "--account", f"a{n}@example.test"], cwd=work, env=env)
+        counters = '{"total":0,"sent":0,"drafted":0,"skipped":0,"failed":0,"held":0}'
+        print(f"Claims from one PostgreSQL: {jobs:,} jobs over {accounts} accounts, each with nothing to send (send-selected, no row selected):")
+        for workers in workers_counts:
+            psql(port, "DELETE FROM job; DELETE FROM delivery; DELETE FROM account_lease")
+            psql(port, f"""INSERT INTO job ("campaignID", "accountID", round, mode, force, "domainReplies", template, "templateName", state, "runAt", "createdAt", counters)
+                SELECT c.id, c."accountID", 1, 'send-selected', false, false, 'Subject: x' || chr(10) || chr(10) || 'y', 'bench.md', 'pending', now(), now(), '{counters}'
+                FROM generate_series(1, {jobs // accounts}) g CROSS JOIN campaign c""")
+            total = int(psql(port, "SELECT count(*) FROM job"))
+            start = time.perf_counter()
+            running = []
+            for w in range(workers):
+                worker_env = dict(env, OUTREACH_WORKER_POLL="50ms")
+                running.append(subprocess.Popen([outreach, "worker"], cwd=work, env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                                stdin=subprocess.DEVNULL, start_new_session=True))
+            procs.extend(running)
+            while int(psql(port, "SELECT count(*) FROM job WHERE state IN ('completed', 'failed', 'cancelled', 'missed')")) < total:
+                if time.perf_counter() - start > 600:
+                    sys.exit("the workers did not finish the jobs in 10 minutes")
+                time.sleep(0.05)
+            seconds = time.perf_counter() - start
+            for p in running:
+                p.send_signal(signal.SIGTERM)
+            for p in running:
+                p.wait(timeout=30)
+            failed = int(psql(port, "SELECT count(*) FROM job WHERE state <> 'completed'"))
+            twice = psql(port, """SELECT count(*) FROM (SELECT "jobID" FROM job_event WHERE detail LIKE 'started by %' GROUP BY "jobID" HAVING count(*) > 1) t""")
+            print(f"  {workers} worker{'s' if workers > 1 else ' '}  {seconds:7.2f} s  {total / seconds:8.1f} jobs/s   ({failed} not completed, {twice} started twice)")
+    finally:
+        stop_processes(procs)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_postgres(outreach, messages, prospects, mailbox, claim_jobs):
+    """The send and the plan on SQLite and on PostgreSQL in one run, then claims by 1, 2 and 4 workers."""
+    work = tempfile.mkdtemp(prefix="outreach-bench-pg-")
+    os.chmod(work, 0o755)
+    procs = []
+    try:
+        url, _ = start_postgres(work, procs)
+        print(f"Send, {messages:,} messages, throttle 0, one TLS connection, into a discarding sink; SQLite and PostgreSQL ledgers:")
+        sqlite = bench_send(outreach, messages, label="outreach send on SQLite", baseline=False)
+        postgres = bench_send(outreach, messages, db=url, label="outreach send on PostgreSQL", baseline=False)
+        print(f"  PostgreSQL / SQLite          {postgres / sqlite:7.2f}x the time")
+        # The plan needs an empty database: a second one on the same server.
+        port = int(url.split(":")[2].split("/")[0])
+        subprocess.run([f"{postgres_binaries()}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "outreach", "plan"], check=True)
+        print(f"Planning a {prospects:,}-prospect follow-up round, {mailbox:,} messages in the mailbox; SQLite and PostgreSQL:")
+        sqlite = bench_plan(outreach, prospects, mailbox, label="outreach plan on SQLite", baseline=False)
+        postgres = bench_plan(outreach, prospects, mailbox, db=url.replace("/bench?", "/plan?"), label="outreach plan on PostgreSQL", baseline=False)
+        print(f"  PostgreSQL / SQLite                      {postgres / sqlite:8.2f}x the time")
+    finally:
+        stop_processes(procs)
+        shutil.rmtree(work, ignore_errors=True)
+    bench_claims(outreach, claim_jobs)
 
 
 WRK_LATENCY = ("50%", "90%", "99%")
@@ -635,11 +761,12 @@ def sisimai_version():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["import", "send", "sync", "plan", "web", "classify", "all"])
+    parser.add_argument("what", choices=["import", "send", "sync", "plan", "web", "classify", "postgres", "all"])
+    parser.add_argument("--claim-jobs", type=int, default=600)
     parser.add_argument("--corpus", default=os.path.join(os.path.dirname(ROOT), "shared/corpora/bounces"))
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--prospects", type=int, default=10_000)
-    parser.add_argument("--mailbox", type=int, default=100_000)
+    parser.add_argument("--mailbox", type=int, default=None, help="100000 (20000 for postgres)")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=5_000)
     parser.add_argument("--outreach", default=os.path.join(ROOT, ".build/release/outreach"))
@@ -647,6 +774,10 @@ def main():
     if not os.path.exists(args.outreach):
         sys.exit(f"{args.outreach} not found: run `swift build -c release --product outreach` first")
     outreach = os.path.abspath(args.outreach)
+    if args.what == "postgres":
+        bench_postgres(outreach, args.messages, args.prospects, args.mailbox or 20_000, args.claim_jobs)
+        return
+    args.mailbox = args.mailbox or 100_000
     if args.what in ("import", "all"):
         bench_import(outreach, args.rows)
     if args.what in ("send", "all"):
