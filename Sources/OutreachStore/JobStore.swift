@@ -15,7 +15,10 @@ public protocol JobStore: Sendable {
     func job(id: Int64) async throws -> Job?
     /// Newest first. `states` nil means all; `before` pages back from a job id.
     func jobs(states: Set<Job.State>?, ownerID: Int64?, before: Int64?, limit: Int) async throws -> [Job]
-    func append(_ events: [JobEvent]) async throws
+    /// Adds lines to jobs' logs.
+    /// - Parameter fence: a running job's lines carry its lease: once another worker holds the account, nothing is
+    ///   written and ``JobRuleError/leaseLost(jobID:)`` is thrown. Nil for the operator's and the store's own lines.
+    func append(_ events: [JobEvent], fence: LeaseFence?) async throws
     /// The job's log in order, after the event with id `afterID`.
     func events(jobID: Int64, afterID: Int64, limit: Int) async throws -> [JobEvent]
 
@@ -61,6 +64,8 @@ public protocol JobStore: Sendable {
 }
 
 extension JobStore {
+    public func append(_ events: [JobEvent]) async throws { try await append(events, fence: nil) }
+
     public func jobs(states: Set<Job.State>?, ownerID: Int64?, limit: Int) async throws -> [Job] {
         try await jobs(states: states, ownerID: ownerID, before: nil, limit: limit)
     }

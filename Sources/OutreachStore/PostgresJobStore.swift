@@ -139,9 +139,19 @@ public struct PostgresJobStore: JobStore {
         return try await db.rows(PostgresQuery(unsafeSQL: sql, binds: bindings), Self.job)
     }
 
-    public func append(_ events: [JobEvent]) async throws {
+    public func append(_ events: [JobEvent], fence: LeaseFence?) async throws {
         guard !events.isEmpty else { return }
-        try await db.execute(Self.insertQuery(events))
+        guard let fence else { return try await db.execute(Self.insertQuery(events)) }
+        try await db.transaction { db in
+            // The lease row held for share until the lines are in: a takeover waits for them, or they are refused.
+            let held = try await db.first(
+                #"""
+                SELECT 1 AS held FROM account_lease WHERE "accountID" = \#(fence.accountID) AND token = \#(fence.token) AND "jobID" = \#(fence.jobID) FOR SHARE
+                """#
+            ) { _ in true }
+            guard held == true else { throw JobRuleError.leaseLost(jobID: fence.jobID) }
+            try await Self.insert(events, db)
+        }
     }
 
     /// One statement for any number of events; NULL rows and emails travel as flags, since postgres-nio binds no

@@ -171,9 +171,12 @@ public struct SQLiteJobStore: JobStore {
         }
     }
 
-    public func append(_ events: [JobEvent]) async throws {
+    public func append(_ events: [JobEvent], fence: LeaseFence?) async throws {
         guard !events.isEmpty else { return }
-        try await writer.write { db in try Self.insert(events, db) }
+        try await writer.write { db in
+            try SQLiteDeliveryLedger.check(fence, db)
+            try Self.insert(events, db)
+        }
     }
 
     static func insert(_ events: [JobEvent], _ db: Database) throws {

@@ -7,7 +7,7 @@ import Testing
 /// The fencing token in SQL: a worker whose account lease was taken over — it stalled past the lease, then woke —
 /// cannot write one more ledger row, whatever it still believes; the worker that took over can.
 struct LedgerFenceTests {
-    @Test("after a takeover the old lease's ledger writes (insert, update, hand-over) are refused and change nothing; the new lease's go through", arguments: StoreKind.allCases)
+    @Test("after a takeover the old lease's ledger and log writes (insert, update, hand-over, log lines) are refused and change nothing; the new lease's go through", arguments: StoreKind.allCases)
     func staleWorkerWritesNothing(_ kind: StoreKind) async throws {
         try await kind.withDatabase { store in
         let database = try await store.open()
@@ -51,6 +51,11 @@ struct LedgerFenceTests {
         let ledger = database.deliveries
         let handedOver = sending
         await #expect(throws: JobRuleError.leaseLost(jobID: job.id!)) { _ = try await PostgresServer.offPool { try ledger.recordHandOver(handedOver, fence: first.fence) } }
+        await #expect(throws: JobRuleError.leaseLost(jobID: job.id!)) {
+            try await database.jobs.append([JobEvent(jobID: job.id!, at: Date(), kind: .sent, row: 2, email: "p2@example.com", detail: "stale")], fence: first.fence)
+        }
+        #expect(try await database.jobs.events(jobID: job.id!, afterID: 0, limit: 100).allSatisfy { $0.detail != "stale" }, "the stale worker's log line is not there")
+        try await database.jobs.append([JobEvent(jobID: job.id!, at: Date(), kind: .info, detail: "current")], fence: second.fence)
         let rows = try await database.deliveries.deliveries(campaignID: campaign.id!, round: 1)
         #expect(rows.count == 1 && rows[stored[0].id!]?.state == .planned, "nothing A wrote after the takeover is there")
 

@@ -7,13 +7,16 @@ import OutreachStore
 final class JobLog: Sendable {
     let jobID: Int64
     private let jobs: any JobStore
+    /// The run's lease: once another worker has taken the job over, this log writes no more lines.
+    private let fence: LeaseFence?
     private let onEvent: @Sendable (JobEvent) -> Void
     private let pending = LockedBox<[JobEvent]>([])
     private let latest = LockedBox(Job.Counters())
 
-    init(jobID: Int64, jobs: any JobStore, onEvent: @escaping @Sendable (JobEvent) -> Void) {
+    init(jobID: Int64, jobs: any JobStore, fence: LeaseFence?, onEvent: @escaping @Sendable (JobEvent) -> Void) {
         self.jobID = jobID
         self.jobs = jobs
+        self.fence = fence
         self.onEvent = onEvent
     }
 
@@ -50,7 +53,7 @@ final class JobLog: Sendable {
         }
         guard !batch.isEmpty else { return }
         do {
-            try await jobs.append(batch)
+            try await jobs.append(batch, fence: fence)
         } catch {
             pending.update { $0.insert(contentsOf: batch, at: 0) }
             throw error

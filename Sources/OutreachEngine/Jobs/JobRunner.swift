@@ -66,7 +66,7 @@ public struct JobRunner: Sendable {
         defer { renewal.cancel() }
         var logger = logger
         logger[metadataKey: "job"] = "\(claim.job.label)"
-        let log = JobLog(jobID: claim.job.id ?? 0, jobs: jobs, onEvent: onEvent)
+        let log = JobLog(jobID: claim.job.id ?? 0, jobs: jobs, fence: claim.fence, onEvent: onEvent)
         do {
             let outcome = try await execute(claim, keeper: keeper, log: log, logger: logger)
             try await log.flush()
