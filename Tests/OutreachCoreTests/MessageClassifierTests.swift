@@ -186,7 +186,7 @@ struct MessageClassifierTests {
         #expect(details.reason == reason)
     }
 
-    @Test("one permanent failure among delays makes the bounce hard")
+    @Test("one permanent failure among delays makes the bounce hard, and names only the address that failed that way")
     func mixedRecipients() throws {
         let facts = dsn(
             .init(finalRecipient: "a@example.org", action: "delayed", status: "4.4.1"),
@@ -195,7 +195,8 @@ struct MessageClassifierTests {
         )
         let details = try #require(bounce(MessageClassifier.classify(facts)))
         #expect(details.severity == .hard)
-        #expect(details.failedRecipients == ["a@example.org", "b@example.org"])
+        // a@ is only delayed: naming it in a hard bounce would stop its follow-ups as if its address were bad.
+        #expect(details.failedRecipients == ["b@example.org"])
         #expect(details.status == "5.1.1")
         #expect(details.reason == .userUnknown)
     }

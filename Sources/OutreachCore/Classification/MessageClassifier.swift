@@ -91,16 +91,19 @@ public enum MessageClassifier {
         let body = facts.body ?? BodyFacts()
         let noticeLowercased = body.noticeText.isEmpty ? nil : NoticeText(body.noticeText).lowercased
         let failing = report.recipients.compactMap { recipient -> (DeliveryStatusReport.Recipient, Failure)? in
-            failure(of: recipient, notice: noticeLowercased).map { (recipient, $0) }
+            let notice = report.recipients.count > 1 ? lines(of: noticeLowercased, naming: recipient.address) : noticeLowercased
+            return failure(of: recipient, notice: notice).map { (recipient, $0) }
         }
         guard !failing.isEmpty else {
             let delivered = unique(report.recipients.compactMap(\.address))
             return .delivered(recipients: delivered, originalMessageID: body.originalMessageID)
         }
-        var recipients = unique(failing.compactMap { $0.0.address })
-        if recipients.isEmpty { recipients = fallbackRecipients(facts) }
-        // The worst failure speaks for the report: an address problem, then a sender problem, then a soft one.
+        // The worst failure speaks for the report: an address problem, then a sender problem, then a soft one. Only
+        // the recipients that failed that way are named, so a report of one unknown address and one full mailbox
+        // does not mark the full mailbox's address as bad.
         let worst = failing.min { rank($0.1.severity) < rank($1.1.severity) }!
+        var recipients = unique(failing.filter { rank($0.1.severity) == rank(worst.1.severity) }.compactMap { $0.0.address })
+        if recipients.isEmpty { recipients = fallbackRecipients(facts) }
         let status = [worst].lazy.compactMap { $0.0.statusCode.flatMap { $0.statusClass == 2 ? nil : $0 } }.first
             ?? failing.lazy.compactMap { $0.0.statusCode.flatMap { $0.statusClass == 2 ? nil : $0 } }.first
             ?? failing.lazy.compactMap { $0.0.diagnosticCode.flatMap { DeliveryStatusCode.codes(in: $0).first } }.first
@@ -129,6 +132,26 @@ public enum MessageClassifier {
     /// 2.x.x status): a receipt, not a failure. Otherwise why it failed and how badly: the reason from the
     /// recipient's `Diagnostic-Code`, its `Status`, then the notice text (lowercased); transient failures
     /// (`Action: delayed`, 4.x.x, 4xx) are never hard.
+    /// The notice's lines about `address` — the lines that name it and the indented lines that continue them — for
+    /// a report of several recipients, whose replies each speak for their own recipient; the whole notice when no
+    /// line names it or the address is unknown.
+    static func lines(of notice: String?, naming address: String?) -> String? {
+        guard let notice, let address = address?.lowercased(), !address.isEmpty else { return notice }
+        var about: [Substring] = []
+        var continuing = false
+        for line in notice.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.contains(address) {
+                about.append(line)
+                continuing = true
+            } else if continuing, let first = line.first, first == " " || first == "\t" {
+                about.append(line)
+            } else {
+                continuing = false
+            }
+        }
+        return about.isEmpty ? notice : about.joined(separator: "\n")
+    }
+
     static func failure(of recipient: DeliveryStatusReport.Recipient, notice: String?) -> Failure? {
         let action = recipient.action?.trimmingASCIIWhitespace().lowercased()
         if let action, successActions.contains(action) { return nil }
