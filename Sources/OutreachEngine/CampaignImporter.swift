@@ -9,12 +9,17 @@ import OutreachStore
 /// cannot be read to its end (an unterminated quote, a workbook instead of CSV) leaves no half campaign behind.
 public struct CampaignImporter: Sendable {
     let campaigns: any CampaignStore
+    /// Where the history of an exported master file (`r1_message_id`, `r1_status`, …) goes back to.
+    let ledger: any DeliveryLedger
     let chunkSize: Int
     let batchSize: Int
     let settings: CSVImportSettings
 
-    public init(campaigns: any CampaignStore, settings: CSVImportSettings = .init(), chunkSize: Int = 1 << 20, batchSize: Int = 2_000) {
+    public init(
+        campaigns: any CampaignStore, ledger: any DeliveryLedger, settings: CSVImportSettings = .init(), chunkSize: Int = 1 << 20, batchSize: Int = 2_000
+    ) {
         self.campaigns = campaigns
+        self.ledger = ledger
         self.settings = settings
         self.chunkSize = chunkSize
         self.batchSize = batchSize
@@ -79,6 +84,8 @@ public struct CampaignImporter: Sendable {
         )
         guard let campaignID = campaign.id else { throw StoreError.campaignNotFound(name: name) }
         var report = ImportReport(layout: layout)
+        // Rows whose history columns say what earlier rounds did, by row: restored once every row is stored.
+        var histories: [Int: (line: Int, entries: [RoundHistory.Entry])] = [:]
         do {
             // Reading and parsing the next batch overlaps with storing the previous one (one store in flight): on two
             // cores that nearly halves a large import.
@@ -93,7 +100,15 @@ public struct CampaignImporter: Sendable {
                 while true {
                     for record in pending {
                         switch layout.prospect(from: record) {
-                        case .success(let prospect): batch.append(prospect)
+                        case .success(var prospect):
+                            if !prospect.roundMetadata.isEmpty {
+                                let (entries, problems) = RoundHistory.entries(prospect.roundMetadata)
+                                if !entries.isEmpty { histories[prospect.row] = (prospect.line, entries) }
+                                prospect.warnings += problems.map {
+                                    ImportProblem(row: prospect.row, line: prospect.line, kind: .unreadableHistory(column: $0.column.key.rawValue, value: $0.value))
+                                }
+                            }
+                            batch.append(prospect)
                         case .failure(let problem): report.record(.failure(problem))
                         }
                     }
@@ -111,11 +126,34 @@ public struct CampaignImporter: Sendable {
                 try await collect()
             }
             report.note(parser)
+            if !histories.isEmpty { try await restore(histories, campaignID: campaignID, report: &report) }
         } catch {
             try? await campaigns.deleteCampaign(id: campaignID)
             throw error
         }
         return (campaign, report)
+    }
+
+    /// Writes the history's ledger rows for the stored prospects (a duplicate row's history is not its own).
+    private func restore(_ histories: [Int: (line: Int, entries: [RoundHistory.Entry])], campaignID: Int64, report: inout ImportReport) async throws {
+        var restored: [RoundHistory.Entry] = []
+        var problems: [ImportProblem] = []
+        try await campaigns.forEachProspect(campaignID: campaignID, pageSize: 5_000) { prospect in
+            guard let (line, entries) = histories[prospect.row], let prospectID = prospect.id else { return }
+            for entry in entries {
+                do {
+                    _ = try await ledger.insert(entry.delivery(prospectID: prospectID))
+                    restored.append(entry)
+                } catch StoreError.deliveryExists {
+                    // The prospect is new, so the Message-ID is what exists: another campaign here sent this message.
+                    problems.append(ImportProblem(
+                        row: prospect.row, line: line, kind: .historyAlreadyHere(round: entry.round, messageID: entry.messageID ?? "")
+                    ))
+                }
+            }
+        }
+        for entry in restored { report.recordRestored(entry) }
+        for problem in problems { report.recordHistoryProblem(problem) }
     }
 
     private func store(_ batch: [ImportedProspect], campaignID: Int64) async throws -> [DuplicateProspect] {

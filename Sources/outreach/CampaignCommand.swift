@@ -41,7 +41,7 @@ extension CampaignCommand {
             guard let accountID = sender.id else {
                 throw ValidationError("\(sender.email) comes from .env; add it with `outreach account add` so campaigns can refer to it")
             }
-            let importer = CampaignImporter(campaigns: database.campaigns, settings: try CSVImportSettings(settings: context.settings))
+            let importer = CampaignImporter(campaigns: database.campaigns, ledger: database.deliveries, settings: try CSVImportSettings(settings: context.settings))
             let path = URL(fileURLWithPath: file).standardizedFileURL.path
             let (campaign, report) = try await importer.importFile(at: path, name: name, accountID: accountID)
             print("Imported \(report.imported) of \(report.rowsRead) rows into campaign \(campaign.name), sending from \(sender.email).")

@@ -130,11 +130,13 @@ struct FirstRoundTests {
         #expect(Self.people.map { after[$0.email]?["INBOX"]?.count ?? 0 }.reduce(0, +) == sentCount)
         #expect(after[sender.email]?["Drafts"]?.count == draftCount)
 
-        // The export is a master file: importing it gives the same prospects and columns back.
+        // The export is a master file: importing it gives the same prospects, columns and round-1 history back.
         let exported = cli.directory + "/export.csv"
         try #require(cli.run(["campaign", "export", "Q4 Leads", "-o", exported]).status == 0)
         let reimported = try cli.run(["campaign", "import", "Q4 Copy", exported, "--account", sender.email])
         #expect(reimported.stdout.contains("Imported 57 of 57 rows"), "\(reimported.output)")
+        // Into the same installation: the messages belong to the original campaign, so the copy gets no sent history.
+        #expect(reimported.stdout.contains("is already in another campaign's ledger here"), "\(reimported.output)")
         let original = try CSVParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: exported))))
         let copy = try CSVParser.parse(Array(Data(try cli.run(["campaign", "export", "Q4 Copy"]).stdout.utf8)))
         #expect(original.first?.fields.prefix(8) == ["First Name", "Last Name", "E-mail Address", "Company Name", "Job Title", "Select", "Variant", "Notes"])

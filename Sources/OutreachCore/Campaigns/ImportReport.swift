@@ -35,6 +35,8 @@ public struct ImportReport: Sendable, Equatable, CustomStringConvertible {
     public var windows1252Fields = 0
     /// Columns renamed because of a duplicate header (from ``MasterFileLayout/renamedColumns``).
     public var renamedColumns: [MasterFileLayout.Column] = []
+    /// The ledger rows restored from the file's history columns, by round and state.
+    public private(set) var restored: [Int: [Delivery.State: Int]] = [:]
 
     public init(detailLimit: Int = ImportReport.defaultDetailLimit) {
         self.detailLimit = detailLimit
@@ -87,6 +89,16 @@ public struct ImportReport: Sendable, Equatable, CustomStringConvertible {
     // MARK: - Reading
 
     /// Rows of this category (for warnings: rows imported with it).
+    /// A history problem found after the row was stored (its Message-ID already in the ledger).
+    public mutating func recordHistoryProblem(_ problem: ImportProblem) {
+        precondition(!problem.rejectsRow, "history problems never keep a row out")
+        add(problem)
+    }
+
+    public mutating func recordRestored(_ entry: RoundHistory.Entry) {
+        restored[entry.round, default: [:]][entry.state, default: 0] += 1
+    }
+
     public func count(of category: ImportProblem.Category) -> Int { counts[category, default: 0] }
     /// Problems of this category that were counted but not kept.
     public func omitted(_ category: ImportProblem.Category) -> Int { max(0, count(of: category) - detailLimit) }
@@ -137,6 +149,10 @@ public struct ImportReport: Sendable, Equatable, CustomStringConvertible {
                     + "column \(first) is used, column \(column.letter) was kept as \(column.key).")
         }
         lines.append(contentsOf: fileNotes)
+        for round in restored.keys.sorted() {
+            let states = restored[round]!.sorted { $0.value > $1.value }.map { "\(Self.number($0.value)) \($0.key.rawValue)" }
+            lines.append("Round \(round)'s ledger restored from the file's history: \(states.joined(separator: ", ")).")
+        }
 
         let rejected = ImportProblem.Category.allCases.filter { $0.rejectsRow && count(of: $0) > 0 }
         if !rejected.isEmpty {
@@ -176,6 +192,7 @@ public struct ImportReport: Sendable, Equatable, CustomStringConvertible {
         case .raggedRow: return "\(n) \(plural(count, "row")) with a different number of values than the header"
         case .unrecognizedSelect: return "\(n) unrecognized select \(plural(count, "value"))"
         case .controlCharacter: return "\(n) \(plural(count, "row")) with control characters"
+        case .unreadableHistory: return "\(n) unreadable history \(plural(count, "value"))"
         }
     }
 

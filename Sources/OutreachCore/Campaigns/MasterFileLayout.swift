@@ -79,6 +79,10 @@ public struct MasterFileLayout: Sendable, Equatable {
         var taken = Set(firstIndex.keys)
         var columns: [Column] = []
         columns.reserveCapacity(headers.count)
+        // The original (Python) app's master file: its round-1 metadata in unprefixed `message_id`, `thread_id`,
+        // `status` (and `sent_at`) columns. Recognized only with a `message_id` column and no `r1_…` ones, so a
+        // prospect list's own "Status" column stays a prospect column.
+        let legacyRound1 = firstIndex["message_id"] != nil && !normalized.contains { RoundMetadataColumn(key: $0) != nil }
         for (index, header) in headers.enumerated() {
             let key = normalized[index]
             let first = firstIndex[key]!
@@ -94,7 +98,7 @@ public struct MasterFileLayout: Sendable, Equatable {
             columns.append(
                 Column(
                     index: index, header: header, normalizedKey: key, key: assigned, duplicateOf: first == index ? nil : first,
-                    roundMetadata: RoundMetadataColumn(key: assigned)))
+                    roundMetadata: RoundMetadataColumn(key: assigned) ?? (legacyRound1 && first == index ? RoundMetadataColumn(legacyKey: key) : nil)))
         }
 
         guard let email = firstIndex[.email] else { throw .noEmailColumn(headers: headers) }

@@ -41,7 +41,7 @@ extension WebApp {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("outreach-upload-\(SessionToken.generate().prefix(12)).csv").path
             try Data(body.readableBytesView).write(to: URL(fileURLWithPath: path))
             defer { try? FileManager.default.removeItem(atPath: path) }
-            let importer = CampaignImporter(campaigns: database.campaigns, settings: csvImport)
+            let importer = CampaignImporter(campaigns: database.campaigns, ledger: database.deliveries, settings: csvImport)
             do {
                 let (campaign, report) = try await importer.importFile(at: path, name: name, accountID: accountID, ownerID: access.user.id, sourceName: fileName)
                 struct Created: Encodable {

@@ -20,17 +20,23 @@ public struct ImportProblem: Error, Sendable, Equatable, CustomStringConvertible
         /// A cell holds a control character (NUL, other C0 controls but tab and line breaks, DEL, C1): the mark of a
         /// damaged or binary file, and something no message header can carry. Not imported.
         case controlCharacter(column: String, letter: String, scalar: Unicode.Scalar)
+        /// A round's status or time in the file's history columns could not be read. Imported; that round's ledger
+        /// row is not restored, or restored as unknown when a Message-ID says something was sent or drafted.
+        case unreadableHistory(column: String, value: String)
+        /// A round's Message-ID is already in this installation's ledger (the file was imported here before, or the
+        /// campaign is still here): imported without that round's history, which stays with the campaign that has it.
+        case historyAlreadyHere(round: Int, messageID: String)
     }
 
     /// The kinds, without their details: what ``ImportReport`` counts and caps.
     public enum Category: String, Sendable, CaseIterable, Comparable {
-        case blankRow, emptyEmail, invalidEmail, controlCharacter, duplicateEmail, raggedRow, unrecognizedSelect
+        case blankRow, emptyEmail, invalidEmail, controlCharacter, duplicateEmail, raggedRow, unrecognizedSelect, unreadableHistory
 
         /// Whether a problem of this category keeps the row out of the campaign.
         public var rejectsRow: Bool {
             switch self {
             case .blankRow, .emptyEmail, .invalidEmail, .controlCharacter, .duplicateEmail: true
-            case .raggedRow, .unrecognizedSelect: false
+            case .raggedRow, .unrecognizedSelect, .unreadableHistory: false
             }
         }
 
@@ -60,6 +66,7 @@ public struct ImportProblem: Error, Sendable, Equatable, CustomStringConvertible
         case .raggedRow: .raggedRow
         case .unrecognizedSelect: .unrecognizedSelect
         case .controlCharacter: .controlCharacter
+        case .unreadableHistory, .historyAlreadyHere: .unreadableHistory
         }
     }
 
@@ -104,6 +111,13 @@ public struct ImportProblem: Error, Sendable, Equatable, CustomStringConvertible
         case .controlCharacter(let column, let letter, let scalar):
             return "column \(letter) '\(column.visiblyEscaped)' holds a control character, \(scalar.codePointDescription), "
                 + "the mark of a damaged file or a binary export — remove it in the CSV and import again"
+        case .unreadableHistory(let column, let value):
+            return "\(column) is '\(value.visiblyEscaped)', which Outreach cannot read (statuses: sent, drafted, skipped, failed, unknown; "
+                + "times: ISO 8601) — the row was imported; a round with a Message-ID was restored as unknown (held, never resent), "
+                + "otherwise without its history"
+        case .historyAlreadyHere(let round, let messageID):
+            return "round \(round)'s Message-ID <\(messageID)> is already in another campaign's ledger here — the row was imported "
+                + "without that round's history (follow-ups in that thread belong to the campaign that sent it)"
         }
     }
 

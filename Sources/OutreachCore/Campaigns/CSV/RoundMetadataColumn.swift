@@ -19,6 +19,18 @@ public struct RoundMetadataColumn: Hashable, Sendable, CustomStringConvertible {
         self.field = field
     }
 
+    /// Round 1's columns in the original app's master file: `message_id`, `thread_id` (a Gmail thread id or a
+    /// Message-ID), `status`, `sent_at`.
+    init?(legacyKey key: ColumnKey) {
+        switch key.rawValue {
+        case "message_id": self.init(round: 1, field: .messageID)
+        case "thread_id", "thread_key": self.init(round: 1, field: .threadKey)
+        case "status": self.init(round: 1, field: .status)
+        case "sent_at": self.init(round: 1, field: .sentAt)
+        default: return nil
+        }
+    }
+
     /// Recognizes a normalized column key such as `r2_thread_key` ("R2 Thread Key" and `r2ThreadKey` normalize to it).
     public init?(key: ColumnKey) {
         let text = key.rawValue.utf8
