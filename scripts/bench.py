@@ -17,6 +17,7 @@
                                              (libsisimai-perl, Sisimai->make) over the same files: where the two
                                              disagree on bounce/not and hard/soft, and both timed in the same run
   scripts/bench.py postgres [--messages 5000] [--prospects 10000] [--mailbox 20000] [--claim-jobs 600]
+  scripts/bench.py claims [--claim-jobs 600]  only the claims part of `postgres`
                                              the send and the plan above on SQLite and on a private PostgreSQL server
                                              started for the run, side by side; then how many jobs per second 1, 2 and
                                              4 `outreach worker` processes claim and finish from one PostgreSQL
@@ -502,10 +503,10 @@ def bench_plan(outreach, prospects, mailbox, db=None, label="outreach plan (from
         shutil.rmtree(work, ignore_errors=True)
 
 
-def bench_claims(outreach, jobs, workers_counts=(1, 2, 4), accounts=20):
-    """Jobs per second that N `outreach worker` processes claim, run and finish from one PostgreSQL: `jobs` jobs over
-    `accounts` accounts (one running job per account at a time), each with nothing to send, so claiming and
-    finishing is all there is."""
+def bench_claims(outreach, jobs, workers_counts=(1, 2, 4)):
+    """Jobs per second that N `outreach worker` processes claim, run and finish from one PostgreSQL: one job for each
+    of `jobs` accounts (jobs of one account wait for each other, so they would measure the account lock instead),
+    each with nothing to send, so claiming and finishing is all there is."""
     work = tempfile.mkdtemp(prefix="outreach-bench-claims-")
     os.chmod(work, 0o755)
     procs = []
@@ -516,17 +517,34 @@ def bench_claims(outreach, jobs, workers_counts=(1, 2, 4), accounts=20):
         with open(csv_path, "w") as f:
             f.write("email,select\np@example.test,\n")
         run_measured([outreach, "init"], cwd=work, env=env)
-        for n in range(accounts):
+        run_measured([outreach, "account", "add", "a0@example.test", "--smtp", "smtps://127.0.0.1:1", "--imap", "imaps://127.0.0.1:1", "--password-stdin"],
+                     cwd=work, stdin="x", env=env)
+        run_measured([outreach, "campaign", "import", "C0", csv_path, "--account", "a0@example.test"], cwd=work, env=env)
+
+        def columns(table, leave_out):
+            names = psql(port, f"SELECT string_agg(quote_ident(column_name), ',' ORDER BY ordinal_position) FROM information_schema.columns "
+                               f"WHERE table_schema = current_schema() AND table_name = '{table}'").split(",")
+            return [n for n in names if n.strip('"') not in leave_out]
+
+        # The other accounts through the CLI (a sealed password is bound to its account); their campaigns and
+        # prospects as copies of the first.
+        for n in range(1, jobs):
             run_measured([outreach, "account", "add", f"a{n}@example.test", "--smtp", "smtps://127.0.0.1:1", "--imap", "imaps://127.0.0.1:1",
                           "--password-stdin"], cwd=work, stdin="x", env=env)
-            run_measured([outreach, "campaign", "import", f"C{n}", csv_path, "--account", f"a{n}@example.test"], cwd=work, env=env)
+        campaign_cols = columns("campaign", {"id", "name", "accountID"})
+        psql(port, f"INSERT INTO campaign (name, \"accountID\", {','.join(campaign_cols)}) SELECT 'C' || a.id, a.id, {','.join('c.' + c for c in campaign_cols)} "
+                   f"FROM campaign c CROSS JOIN account a WHERE c.name = 'C0' AND a.email <> 'a0@example.test'")
+        prospect_cols = columns("prospect", {"id", "campaignID"})
+        psql(port, f"INSERT INTO prospect (\"campaignID\", {','.join(prospect_cols)}) SELECT c.id, {','.join('p.' + x for x in prospect_cols)} "
+                   f"FROM prospect p CROSS JOIN campaign c WHERE p.\"campaignID\" = (SELECT id FROM campaign WHERE name = 'C0') AND c.name <> 'C0'")
         counters = '{"total":0,"sent":0,"drafted":0,"skipped":0,"failed":0,"held":0}'
-        print(f"Claims from one PostgreSQL: {jobs:,} jobs over {accounts} accounts, each with nothing to send (send-selected, no row selected):")
+        print(f"Claims from one PostgreSQL: {jobs:,} jobs, one for each of {jobs:,} accounts, each with nothing to send (send-selected, no row selected);")
+        print("  each worker process runs up to OUTREACH_WORKER_CONCURRENCY (4) jobs at once and polls every 50 ms:")
         for workers in workers_counts:
             psql(port, "DELETE FROM job; DELETE FROM delivery; DELETE FROM account_lease")
             psql(port, f"""INSERT INTO job ("campaignID", "accountID", round, mode, force, "domainReplies", template, "templateName", state, "runAt", "createdAt", counters)
                 SELECT c.id, c."accountID", 1, 'send-selected', false, false, 'Subject: x' || chr(10) || chr(10) || 'y', 'bench.md', 'pending', now(), now(), '{counters}'
-                FROM generate_series(1, {jobs // accounts}) g CROSS JOIN campaign c""")
+                FROM campaign c""")
             total = int(psql(port, "SELECT count(*) FROM job"))
             start = time.perf_counter()
             running = []
@@ -547,6 +565,8 @@ def bench_claims(outreach, jobs, workers_counts=(1, 2, 4), accounts=20):
             failed = int(psql(port, "SELECT count(*) FROM job WHERE state <> 'completed'"))
             twice = psql(port, """SELECT count(*) FROM (SELECT "jobID" FROM job_event WHERE detail LIKE 'started by %' GROUP BY "jobID" HAVING count(*) > 1) t""")
             print(f"  {workers} worker{'s' if workers > 1 else ' '}  {seconds:7.2f} s  {total / seconds:8.1f} jobs/s   ({failed} not completed, {twice} started twice)")
+            if failed:
+                print("    for example: " + psql(port, "SELECT state || ': ' || coalesce(note, '') FROM job WHERE state <> 'completed' LIMIT 1"))
     finally:
         stop_processes(procs)
         shutil.rmtree(work, ignore_errors=True)
@@ -761,7 +781,7 @@ def sisimai_version():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["import", "send", "sync", "plan", "web", "classify", "postgres", "all"])
+    parser.add_argument("what", choices=["import", "send", "sync", "plan", "web", "classify", "postgres", "claims", "all"])
     parser.add_argument("--claim-jobs", type=int, default=600)
     parser.add_argument("--corpus", default=os.path.join(os.path.dirname(ROOT), "shared/corpora/bounces"))
     parser.add_argument("--jobs", type=int, default=10_000)
@@ -774,6 +794,9 @@ def main():
     if not os.path.exists(args.outreach):
         sys.exit(f"{args.outreach} not found: run `swift build -c release --product outreach` first")
     outreach = os.path.abspath(args.outreach)
+    if args.what == "claims":
+        bench_claims(outreach, args.claim_jobs)
+        return
     if args.what == "postgres":
         bench_postgres(outreach, args.messages, args.prospects, args.mailbox or 20_000, args.claim_jobs)
         return
