@@ -87,15 +87,17 @@ struct JobTests {
         try cli.expectSuccess(["job", "cancel", "1"])
         try cli.expectSuccess(["job", "cancel", "2"])
 
-        // Guard off: the account lock alone. Job #3 runs (3 s between messages, long enough to be caught running on a
-        // loaded machine); job #4 of the same account, due while #3 runs, fails at once and says which job holds it.
+        // Guard off: the account lock alone. Job #3 runs (3 s between messages: 15 s at least); job #4 of the same
+        // account, due 10 s after #3, fails at once and says which job holds it. Both exist before the worker starts,
+        // so a slow machine cannot let #3 finish before #4 is claimed: #3 is always claimed first (it is due first),
+        // and #4 is claimed once due, while #3 runs.
         try cli.expectSuccess(["account", "set", Self.sender.email, "--guard", "0", "--delay", "3s"])
         let otherTemplate = try Self.campaign("U", prospects.map(\.email), in: cli)
         try cli.expectSuccess(["send", "T", "--template", template])
+        try cli.expectSuccess(["send", "U", "--template", otherTemplate, "--at", Self.at(Date().addingTimeInterval(10))])
         let worker = try cli.startWorker()
         defer { worker.stop() }
         let running = try await Self.wait(for: 3, in: database, "running with a message out") { $0.state == .running && $0.counters.sent >= 1 }
-        try cli.expectSuccess(["send", "U", "--template", otherTemplate])
         let refused = try await Self.wait(for: 4, in: database, "failed") { $0.state.isFinal }
         #expect(refused.state == .failed)
         let since = JobTime.format(try #require(running.startedAt))
