@@ -13,15 +13,26 @@ struct Outreach: AsyncParsableCommand {
     /// ArgumentParser's entry point, except that a database that refuses writes (disk full, file not writable) is
     /// reported in words with what to do, whichever command met it, instead of as SQLite's error text.
     static func main() async {
+        var command: any ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
         do {
-            var command = try parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
             } else {
                 try command.run()
             }
         } catch {
-            exit(withError: StorageFault(error) ?? error)
+            exit(withError: runtimeError(error))
+        }
+    }
+
+    /// A command that ran and failed says why, without the usage text ArgumentParser adds to errors it does not know
+    /// (the usage is for arguments it could not make sense of: `ValidationError`, which passes through).
+    static func runtimeError(_ error: any Error) -> any Error {
+        if let fault = StorageFault(error) { return CommandFailure(fault.description) }
+        switch error {
+        case is ValidationError, is ExitCode, is CleanExit, is CommandFailure: return error
+        default: return CommandFailure(String(describing: error))
         }
     }
 }

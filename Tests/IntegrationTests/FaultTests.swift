@@ -84,7 +84,8 @@ struct FaultTests {
         let environment = ["OUTREACH_DB": disk.path + "/outreach.db", "OUTREACH_LEASE": "3s"]
         func expectSuccess(_ arguments: [String]) throws { try cli.expectSuccess(arguments, environment: environment) }
         try cli.initialize(sender: Self.sender, servers: servers, environment: environment)
-        try expectSuccess(["account", "set", Self.sender.email, "--delay", "1s", "--jitter", "0"])
+        // 3 s between messages: the disk fills while four messages are still to go, however late this test notices the second.
+        try expectSuccess(["account", "set", Self.sender.email, "--delay", "3s", "--jitter", "0"])
         try "email,first\n".appending(prospects.map { "\($0.email),P\n" }.joined()).write(toFile: cli.directory + "/s.csv", atomically: true, encoding: .utf8)
         try "Subject: Hello from S\n\nHi {first}.\n".write(toFile: cli.directory + "/s.md", atomically: true, encoding: .utf8)
         try expectSuccess(["campaign", "import", "S", cli.directory + "/s.csv", "--account", Self.sender.email])
