@@ -92,9 +92,14 @@ struct MultiHostWorkerTests {
             if !busy.isEmpty {
                 workers[victim - 1].kill()
                 network?.cut(host: victim)
-                victimJobs = try database.rows(#"SELECT "jobID" FROM account_lease WHERE holder LIKE 'host\#(victim)/%' AND "jobID" IS NOT NULL ORDER BY 1"#).map { $0[0] }
+                victimJobs = try database.rows(
+                    #"SELECT "jobID" FROM account_lease WHERE holder LIKE 'host\#(victim)/%' AND "jobID" IS NOT NULL ORDER BY 1"#
+                ).map { $0[0] }
                 inFlight = try database.rows(
-                    #"SELECT count(*) FROM delivery d JOIN account_lease l ON l."jobID" = d."jobID" WHERE l.holder LIKE 'host\#(victim)/%' AND d.state = 'sending'"#
+                    #"""
+                    SELECT count(*) FROM delivery d JOIN account_lease l ON l."jobID" = d."jobID"
+                    WHERE l.holder LIKE 'host\#(victim)/%' AND d.state = 'sending'
+                    """#
                 ).first?.first ?? "?"
                 break
             }
@@ -132,12 +137,12 @@ struct MultiHostWorkerTests {
         let strays = writes.filter { write in
             guard write[2] == write[3], !write[1].isEmpty else { return true }
             guard let network else { return false }
-            return network.hostAddress(of: String(write[1].prefix { $0 != "/" })) != write[0]
+            return network.hostAddress(of: Self.host(of: write[1])) != write[0]
         }
         #expect(strays.isEmpty, "ledger writes outside their holder's lease (client, holder, lease's job, job, state): \(strays.prefix(10))")
         if let network {
             let claimsFromElsewhere = try database.rows(#"SELECT host(client), holder FROM test_lease_history"#).filter {
-                network.hostAddress(of: String($0[1].prefix { $0 != "/" })) != $0[0]
+                network.hostAddress(of: Self.host(of: $0[1])) != $0[0]
             }
             #expect(claimsFromElsewhere.isEmpty, "lease rows written from another host than their holder's: \(claimsFromElsewhere.prefix(10))")
         }
@@ -154,7 +159,10 @@ struct MultiHostWorkerTests {
         for prospect in Self.prospects {
             let received = inboxes[prospect.email]?["INBOX"] ?? []
             let ids = received.compactMap { $0.messageId?.trimmingCharacters(in: CharacterSet(charactersIn: "<> ")) }
-            #expect(received.count == Self.accounts && Set(ids).count == ids.count && Set(ids) == ledger[prospect.email], "\(prospect.email): \(received.count) messages, \(Set(ids).count) distinct")
+            #expect(
+                received.count == Self.accounts && Set(ids).count == ids.count && Set(ids) == ledger[prospect.email],
+                "\(prospect.email): \(received.count) messages, \(Set(ids).count) distinct"
+            )
             #expect(Set(received.compactMap(\.from)).count == Self.accounts, "\(prospect.email) did not get one message from each sender")
         }
 
@@ -163,22 +171,30 @@ struct MultiHostWorkerTests {
         let events = try database.rows(#"SELECT "jobID", detail FROM job_event WHERE detail LIKE 'started by %' OR detail LIKE 'resumed by %' ORDER BY id"#)
         let takeovers = events.filter { $0[1].hasSuffix("after its worker stopped") }
         for job in victimJobs {
-            let resumedBy = takeovers.filter { $0[0] == job }.map { String($0[1].dropFirst("resumed by ".count).prefix { $0 != "/" }) }
+            let resumedBy = takeovers.filter { $0[0] == job }.map { Self.host(of: $0[1].dropFirst("resumed by ".count)) }
             #expect(!resumedBy.isEmpty && !resumedBy.contains("host\(victim)"), "job \(job) of the killed host was not resumed elsewhere: \(resumedBy)")
         }
         #expect(try database.rows(#"SELECT count(*) FROM job_event WHERE kind = 'HELD'"#) == [["0"]])
         // The rows the kill cut off between the dot and the reply were settled by the Sent lookup.
         let confirmed = try database.rows(#"SELECT count(*) FROM job_event WHERE detail LIKE '%confirmed in Sent by its Message-ID%'"#).first?.first ?? "?"
         let resent = try database.rows(#"SELECT count(*) FROM job_event WHERE detail LIKE '%it was never taken, and goes out again%'"#).first?.first ?? "?"
-        #expect((Int(confirmed) ?? 0) + (Int(resent) ?? 0) >= Int(inFlight) ?? 0, "\(inFlight) rows in flight at the kill; \(confirmed) confirmed in Sent, \(resent) sent again")
+        #expect(
+            (Int(confirmed) ?? 0) + (Int(resent) ?? 0) >= Int(inFlight) ?? 0,
+            "\(inFlight) rows in flight at the kill; \(confirmed) confirmed in Sent, \(resent) sent again"
+        )
 
-        let starts = events.filter { $0[1].hasPrefix("started by ") }.map { String($0[1].dropFirst("started by ".count).prefix { $0 != "/" }) }
+        let starts = events.filter { $0[1].hasPrefix("started by ") }.map { Self.host(of: $0[1].dropFirst("started by ".count)) }
         let perHost = (1...Self.hosts).map { host in "host\(host)=\(starts.filter { $0 == "host\(host)" }.count)" }.joined(separator: " ")
         print(
             "MultiHostWorkerTests: \(network == nil ? "3 plain processes" : "3 network namespaces"); jobs started per host: \(perHost); "
-                + "host\(victim) killed holding jobs \(victimJobs.joined(separator: ",")) (rows handed over without a reply: \(inFlight); confirmed in Sent: \(confirmed), sent again: \(resent)); takeovers: \(takeovers.map { "#\($0[0]) by \($0[1].dropFirst("resumed by ".count).prefix { $0 != "/" })" }.joined(separator: ", "))"
+                + "host\(victim) killed holding jobs \(victimJobs.joined(separator: ",")) (rows handed over without a reply: \(inFlight); "
+                + "confirmed in Sent: \(confirmed), sent again: \(resent)); "
+                + "takeovers: \(takeovers.map { "#\($0[0]) by \(Self.host(of: $0[1].dropFirst("resumed by ".count)))" }.joined(separator: ", "))"
         )
     }
+
+    /// The machine part of a holder (`host2/pid/start`).
+    static func host(of holder: some StringProtocol) -> String { String(holder.prefix { $0 != "/" }) }
 
     /// The lease history and every ledger write, recorded by triggers the test adds: who held each account's lease
     /// from when to when (the database's clock), and under which lease, from which address, each ledger row was written.
@@ -271,7 +287,9 @@ final class HostNetworks: @unchecked Sendable {
 
     private func run(_ arguments: [String]) throws {
         let result = try CommandRunner.run(ip, arguments, timeout: 10)
-        guard result.status == 0 else { throw HarnessError("ip \(arguments.joined(separator: " ")): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        guard result.status == 0 else {
+            throw HarnessError("ip \(arguments.joined(separator: " ")): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
     }
 }
 
@@ -286,11 +304,14 @@ struct Psql {
     func rows(_ sql: String) throws -> [[String]] {
         let result = try CommandRunner.run(
             "/usr/bin/psql",
-            ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", server.directory.path, "-p", String(server.port), "-U", PostgresServer.user, "-d", database, "-At", "-F", "\t", "-c", sql],
+            [
+                "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", server.directory.path, "-p", String(server.port), "-U", PostgresServer.user, "-d", database,
+                "-At", "-F", "\t", "-c", sql,
+            ],
             timeout: 60
         )
         guard result.status == 0 else { throw HarnessError("psql failed: \(result.stderr)\n\(sql)") }
-        return result.stdout.split(separator: "\n", omittingEmptySubsequences: true).map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        return result.stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
     }
 }
 
