@@ -66,7 +66,8 @@ struct CommandContext {
 
     func worker(database: Stores, registry: AccountRegistry, tag: String = "", foreground: Bool = false) throws -> Worker {
         Worker(
-            identity: .current(tag: tag), jobs: database.jobs, runner: try jobRunner(database: database, registry: registry, foreground: foreground),
+            identity: .current(tag: tag, host: settings["OUTREACH_WORKER_HOST"]), jobs: database.jobs,
+            runner: try jobRunner(database: database, registry: registry, foreground: foreground),
             settings: try workerSettings(foreground: foreground), logger: logger
         )
     }

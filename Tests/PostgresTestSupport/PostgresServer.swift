@@ -47,8 +47,10 @@ public final class PostgresServer: @unchecked Sendable {
 
     /// Starts a server and waits until it accepts connections. Blocking work (copying the cluster, waiting for the
     /// server) runs on a thread of its own, off the cooperative pool that other tests' servers need.
-    public static func start() async throws -> PostgresServer {
-        try await offPool { try PostgresServer() }
+    /// - Parameter alsoListen: another address of this machine to listen on too, and the clients (a CIDR range) that
+    ///   may sign in over it with the test user's password: for workers in other network namespaces.
+    public static func start(alsoListen: (address: String, clients: String)? = nil) async throws -> PostgresServer {
+        try await offPool { try PostgresServer(alsoListen: alsoListen) }
     }
 
     /// Creates an empty database owned by the test user and returns its `postgres://` URL.
@@ -64,7 +66,7 @@ public final class PostgresServer: @unchecked Sendable {
     /// The server's log so far, for a failing test's message.
     public var log: String { (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? "" }
 
-    private init() throws {
+    private init(alsoListen: (address: String, clients: String)?) throws {
         for program in ["initdb", "postgres", "pg_isready", "createdb"] where !FileManager.default.isExecutableFile(atPath: "\(Self.binaries)/\(program)") {
             throw PostgresServerError("\(Self.binaries)/\(program) is missing: install PostgreSQL 15 with `apt-get install postgresql`")
         }
@@ -78,10 +80,17 @@ public final class PostgresServer: @unchecked Sendable {
                 try? FileManager.default.removeItem(at: directory)
                 throw PostgresServerError("could not copy the test cluster from \(template.path)")
             }
+            if let alsoListen {
+                let rules = try FileHandle(forWritingTo: data.appendingPathComponent("pg_hba.conf"))
+                rules.seekToEndOfFile()
+                rules.write(Data("host all all \(alsoListen.clients) scram-sha-256\n".utf8))
+                try rules.close()
+            }
             try Self.handOver(directory)
             let port = try Self.freePort()
+            let addresses = ["127.0.0.1"] + (alsoListen.map { [$0.address] } ?? [])
             let postgres = Self.unprivileged + [
-                "\(Self.binaries)/postgres", "-D", data.path, "-p", String(port), "-c", "listen_addresses=127.0.0.1",
+                "\(Self.binaries)/postgres", "-D", data.path, "-p", String(port), "-c", "listen_addresses=\(addresses.joined(separator: ","))",
                 "-c", "unix_socket_directories=\(directory.path)", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                 "-c", "max_connections=100", "-c", "shared_buffers=16MB",
             ]

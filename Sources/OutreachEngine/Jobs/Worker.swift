@@ -28,7 +28,7 @@ public struct Worker: Sendable {
     public func claim(only jobID: Int64? = nil) async throws -> JobClaim? {
         try await jobs.claim(
             holder: identity.description, now: Date(), leaseSeconds: settings.leaseSeconds, graceSeconds: settings.graceSeconds, only: jobID,
-            holderAlive: WorkerIdentity.mayBeAlive
+            holderAlive: identity.mayBeAlive
         )
     }
 

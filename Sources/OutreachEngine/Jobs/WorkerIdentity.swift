@@ -11,9 +11,12 @@ public struct WorkerIdentity: Sendable, Hashable, CustomStringConvertible {
     /// Distinguishes several workers in one process (tests); empty for the usual one.
     public let tag: String
 
-    public static func current(tag: String = "") -> WorkerIdentity {
+    /// - Parameter host: names this machine instead of ``localMachine`` (`OUTREACH_WORKER_HOST`): workers given different
+    ///   names count as different machines even on one host, so the dead-pid shortcut never applies between them.
+    public static func current(tag: String = "", host: String? = nil) -> WorkerIdentity {
         let pid = getpid()
-        return WorkerIdentity(host: localMachine, pid: pid, startTicks: startTicks(of: pid) ?? 0, tag: tag)
+        let machine = host.flatMap { $0.isEmpty ? nil : $0.replacingOccurrences(of: "/", with: "_") } ?? localMachine
+        return WorkerIdentity(host: machine, pid: pid, startTicks: startTicks(of: pid) ?? 0, tag: tag)
     }
 
     public var description: String { "\(host)/\(pid)/\(startTicks)\(tag.isEmpty ? "" : "/\(tag)")" }
@@ -26,13 +29,13 @@ public struct WorkerIdentity: Sendable, Hashable, CustomStringConvertible {
         return "\(ProcessInfo.processInfo.hostName):\(boot):\(namespace)".replacingOccurrences(of: "/", with: "_")
     }()
 
-    /// False only when `holder` names a process of this machine (same boot, same PID namespace) that is certainly gone.
+    /// False only when `holder` names a process of this worker's machine (same ``host``) that is certainly gone.
     /// Anything unknown counts as alive: a live worker's lease must never be taken early.
-    public static func mayBeAlive(_ holder: String) -> Bool {
+    public func mayBeAlive(_ holder: String) -> Bool {
         let parts = holder.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count >= 3, let pid = Int32(parts[1]), let ticks = UInt64(parts[2]), ticks != 0 else { return true }
-        guard String(parts[0]) == localMachine else { return true }
-        guard let now = startTicks(of: pid) else { return false }
+        guard String(parts[0]) == host else { return true }
+        guard let now = Self.startTicks(of: pid) else { return false }
         return now == 0 || now == ticks
     }
 

@@ -9,7 +9,7 @@ nothing under /etc or /var/run is touched, so several instances can run side
 by side.
 
     mailservers.py start DIR [--users FILE_OR_INLINE] [--cert-host HOST] [--file-sent] [--latency MS]
-                             [--oauth-tokeninfo URL]
+                             [--oauth-tokeninfo URL] [--also-listen ADDR]
         Generate a test CA and server certificate, start the servers, wait
         until they answer, then write DIR/state.json and print it on stdout.
         --users  "a@x:pw,b@x:pw" or a file with one "email:password" a line.
@@ -31,6 +31,10 @@ by side.
                      user named in the SASL string.  Passwords still work.
                      A tokeninfo that cannot be reached is a temporary
                      failure: IMAP NO [UNAVAILABLE], SMTP 454 4.7.0.
+        --also-listen  IMAP, IMAPS, SMTP and SMTPS also listen on ADDR (an
+                     address of this machine other than 127.0.0.1, on the same
+                     ports), and the certificate names IP:ADDR too: for
+                     clients in other network namespaces.
     mailservers.py stop DIR
         Stop the relay and Dovecot; succeeds when they are already gone.
     mailservers.py deliver DIR --from A --to B [--to C ...] FILE|-
@@ -381,7 +385,7 @@ def serial():
     return "0x" + format(secrets.randbits(127) | (1 << 120), "x")
 
 
-def make_certificates(p, cert_host):
+def make_certificates(p, cert_host, also_listen=None):
     os.makedirs(p["tls"], exist_ok=True)
     os.chmod(p["tls"], 0o755)
     if cert_host:
@@ -393,6 +397,8 @@ def make_certificates(p, cert_host):
         cn = cert_host
     else:
         san, cn = "DNS:localhost, IP:127.0.0.1", "localhost"
+    if also_listen:
+        san += f", IP:{also_listen}"
     cnf = os.path.join(p["tls"], "openssl.cnf")
     with open(cnf, "w") as f:
         f.write(OPENSSL_CNF.format(san=san))
@@ -424,7 +430,7 @@ state_dir = {state_dir}
 log_path = {log}
 info_log_path = {log}
 debug_log_path = {log}
-listen = 127.0.0.1
+listen = {listen}
 protocols = imap lmtp
 hostname = localhost
 postmaster_address = postmaster@example.test
@@ -494,11 +500,11 @@ service anvil {{
 
 service imap-login {{
   inet_listener imap {{
-    address = 127.0.0.1
+    address = {listen}
     port = {imap}
   }}
   inet_listener imaps {{
-    address = 127.0.0.1
+    address = {listen}
     port = {imaps}
     ssl = yes
   }}
@@ -554,6 +560,7 @@ def write_dovecot_config(p, users, ports):
         base=p["base"], state_dir=p["state_dir"], log=p["dovecot_log"],
         cert=p["cert"], key=p["key"], users=p["users"], mail=p["mail"],
         imap=ports["imap"], imaps=ports["imaps"], lmtp=ports["lmtp"],
+        listen=", ".join(p["listen"]),
         **oauth_dovecot_parts(p))
     with open(p["conf"], "w") as f:
         f.write(conf)
@@ -934,11 +941,11 @@ def relay_main(d):
         # submission: STARTTLS mandatory before AUTH/MAIL
         loop.run_until_complete(loop.create_server(
             factory(tls_context=tls, require_starttls=True),
-            host=HOST, port=cfg["smtpPort"])),
+            host=cfg.get("hosts", HOST), port=cfg["smtpPort"])),
         # implicit TLS
         loop.run_until_complete(loop.create_server(
             factory(auth_require_tls=False),
-            host=HOST, port=cfg["smtpsPort"], ssl=tls)),
+            host=cfg.get("hosts", HOST), port=cfg["smtpsPort"], ssl=tls)),
     ]
     with open(p["relay_pid"], "w") as f:
         f.write(f"{os.getpid()}\n")
@@ -981,7 +988,7 @@ def start_relay(p, users, ports):
     with open(p["relay_config"], "w") as f:
         json.dump({"users": [{"email": e, "password": pw} for e, pw in users],
                    "lmtpPort": ports["lmtp"], "smtpPort": ports["smtp"],
-                   "smtpsPort": ports["smtps"],
+                   "smtpsPort": ports["smtps"], "hosts": p["listen"],
                    "fileSent": p.get("file_sent", False),
                    "latencyMs": p.get("latency_ms", 0),
                    "oauthTokeninfo": p.get("oauth_tokeninfo")}, f)
@@ -1099,7 +1106,13 @@ def cmd_start(args):
         raise Fatal(f"--oauth-tokeninfo {args.oauth_tokeninfo!r}: expected an http(s) URL "
                     "without query, like http://127.0.0.1:PORT/tokeninfo")
     p["oauth_tokeninfo"] = args.oauth_tokeninfo
-    cert_host, sans = make_certificates(p, args.cert_host)
+    if args.also_listen:
+        try:
+            ipaddress.ip_address(args.also_listen)
+        except ValueError:
+            raise Fatal(f"--also-listen {args.also_listen!r}: expected an IP address")
+    p["listen"] = [HOST] + ([args.also_listen] if args.also_listen else [])
+    cert_host, sans = make_certificates(p, args.cert_host, args.also_listen)
     # Ports are picked, released and then bound by dovecot/the relay; another
     # process can grab one in between (parallel test runs), so a bind
     # failure gets a couple of retries with fresh ports.
@@ -1250,6 +1263,8 @@ def main(argv):
                    help="wait MS milliseconds before answering each final dot")
     s.add_argument("--oauth-tokeninfo", metavar="URL",
                    help="also accept XOAUTH2 bearer tokens, checked at this tokeninfo URL")
+    s.add_argument("--also-listen", metavar="ADDR",
+                   help="IMAP(S) and SMTP(S) also listen on this address")
     s = sub.add_parser("stop", help="stop the servers of DIR")
     s.add_argument("dir", metavar="DIR")
     s = sub.add_parser("deliver", help="deliver a raw message over LMTP")

@@ -53,12 +53,14 @@ final class BackgroundProcess: @unchecked Sendable {
 
 extension OutreachSandbox {
     /// Starts `outreach worker` on this sandbox's database, polling for due jobs ten times a second.
-    func startWorker(extraEnvironment: [String: String] = [:]) throws -> BackgroundProcess {
+    /// - Parameter launcher: a program and its arguments that run the worker (`ip netns exec NAME`), if any.
+    func startWorker(extraEnvironment: [String: String] = [:], launcher: [String] = []) throws -> BackgroundProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["OUTREACH_DB"] = nil
         environment["OUTREACH_MASTER_KEY"] = nil
         environment["OUTREACH_WORKER_POLL"] = "100ms"
         environment.merge(extraEnvironment) { $1 }
-        return try BackgroundProcess(binary, ["worker"], environment: environment, workingDirectory: directory)
+        let command = launcher + [binary, "worker"]
+        return try BackgroundProcess(command[0], Array(command.dropFirst()), environment: environment, workingDirectory: directory)
     }
 }

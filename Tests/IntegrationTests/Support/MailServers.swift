@@ -48,9 +48,11 @@ final class MailServers: @unchecked Sendable {
     ///   - latencyMilliseconds: the relay waits this long before answering each final dot, as a real server does.
     ///   - oauthTokenInfoURL: also accept OAuth access tokens (IMAP AUTH=XOAUTH2 through Dovecot's oauth2 passdb, SMTP
     ///     AUTH XOAUTH2), each checked at this Google-style tokeninfo URL (the fake Gmail's `/tokeninfo`). Passwords still work.
+    ///   - alsoListen: IMAP(S) and SMTP(S) also listen on this address of the machine (same ports; the certificate names
+    ///     it too), for clients in other network namespaces.
     init(
         certificateHost: String? = nil, users: [(email: String, password: String)]? = nil, fileSent: Bool = false, latencyMilliseconds: Int = 0,
-        oauthTokenInfoURL: String? = nil
+        oauthTokenInfoURL: String? = nil, alsoListen: String? = nil
     ) throws {
         try RequiredTool.check("/usr/bin/python3", package: "python3")
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("outreach-mail-\(UUID().uuidString.prefix(8))")
@@ -60,6 +62,7 @@ final class MailServers: @unchecked Sendable {
         if fileSent { arguments.append("--file-sent") }
         if latencyMilliseconds > 0 { arguments += ["--latency", String(latencyMilliseconds)] }
         if let oauthTokenInfoURL { arguments += ["--oauth-tokeninfo", oauthTokenInfoURL] }
+        if let alsoListen { arguments += ["--also-listen", alsoListen] }
         let result = try CommandRunner.run("/usr/bin/python3", arguments, timeout: 60)
         guard result.status == 0 else {
             _ = try? CommandRunner.run("/usr/bin/python3", [Self.script, "stop", directory.path], timeout: 30)
