@@ -165,8 +165,15 @@ struct PostgresURL {
             case .prefer: .prefer(.makeClientConfiguration())
             case .require: .require(.makeClientConfiguration())
             }
-        return PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
+        var configuration = PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
+        configuration.options.additionalStartupParameters = Self.sessionSettings
+        return configuration
     }
+
+    /// Set on every session: a worker cut off from the network in the middle of a transaction (a claim, a finish)
+    /// would otherwise keep its row locks, and the account's jobs would wait, until TCP gives up — many minutes. Every
+    /// transaction of Outreach's is a few statements long; one left idle for a minute is abandoned.
+    static let sessionSettings = [("idle_in_transaction_session_timeout", "60s")]
 
     func connectionConfiguration() throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS =
@@ -175,6 +182,8 @@ struct PostgresURL {
             case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
             case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
             }
-        return PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
+        var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
+        configuration.options.additionalStartupParameters = Self.sessionSettings
+        return configuration
     }
 }
