@@ -32,6 +32,8 @@ struct Outreach: AsyncParsableCommand {
         if let fault = StorageFault(error) { return CommandFailure(fault.description) }
         switch error {
         case is ValidationError, is ExitCode, is CleanExit, is CommandFailure: return error
+        // ArgumentParser's own (`--help` is a command whose run throws "help requested"): it knows how to print them.
+        case _ where String(reflecting: type(of: error)).hasPrefix("ArgumentParser."): return error
         default: return CommandFailure(String(describing: error))
         }
     }
