@@ -609,9 +609,22 @@ def stop_dovecot(p, pid=None):
         return
     # Collect the children first: if the master needs SIGKILL they would
     # otherwise be orphaned and impossible to attribute to this instance.
-    family = [pid] + descendants(pid)
+    # Each with its start time: once the master is gone its children end too,
+    # and on a busy machine (pid_max 32768, a test suite starting hundreds of
+    # processes) their pids are reused within seconds — by another test's
+    # server, which a bare pid list would then kill.
+    family = [(q, started(q)) for q in [pid] + descendants(pid)]
     terminate([pid], grace=5)
-    terminate(family, grace=1)
+    terminate([q for q, start in family if start is not None and started(q) == start], grace=1)
+
+
+def started(pid):
+    """The process's start time (clock ticks since boot, /proc/PID/stat field 22), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 # --------------------------------------------------------------------------
