@@ -24,29 +24,35 @@ public struct Stores: Sendable {
     private let shutdown: @Sendable () async -> Void
 
     public init(_ database: SQLiteDatabase) {
-        kind = .sqlite
-        location = database.path
-        accounts = database.accounts
-        campaigns = database.campaigns
-        deliveries = database.deliveries
-        threads = database.threads
-        jobs = database.jobs
-        users = database.users
-        syncStatus = database.syncStatus
-        shutdown = {}
+        self.init(
+            kind: .sqlite, location: database.path, accounts: database.accounts, campaigns: database.campaigns, deliveries: database.deliveries,
+            threads: database.threads, jobs: database.jobs, users: database.users, syncStatus: database.syncStatus, shutdown: {}
+        )
     }
 
     public init(_ database: PostgresDatabase) {
-        kind = .postgres
-        location = database.location
-        accounts = database.accounts
-        campaigns = database.campaigns
-        deliveries = database.deliveries
-        threads = database.threads
-        jobs = database.jobs
-        users = database.users
-        syncStatus = database.syncStatus
-        shutdown = { await database.shutdown() }
+        self.init(
+            kind: .postgres, location: database.location, accounts: database.accounts, campaigns: database.campaigns,
+            deliveries: database.deliveries, threads: database.threads, jobs: database.jobs, users: database.users,
+            syncStatus: database.syncStatus, shutdown: { await database.shutdown() }
+        )
+    }
+
+    private init(
+        kind: Kind, location: String, accounts: any AccountStore, campaigns: any CampaignStore, deliveries: any DeliveryLedger,
+        threads: any ThreadIndex, jobs: any JobStore, users: any UserStore, syncStatus: any SyncStatusStore,
+        shutdown: @escaping @Sendable () async -> Void
+    ) {
+        self.kind = kind
+        self.location = location
+        self.accounts = accounts
+        self.campaigns = campaigns
+        self.deliveries = deliveries
+        self.threads = threads
+        self.jobs = jobs
+        self.users = users
+        self.syncStatus = syncStatus
+        self.shutdown = shutdown
     }
 
     /// Whether `location` names a PostgreSQL server (`postgres://` or `postgresql://`) rather than a SQLite file.
