@@ -114,7 +114,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "outreach", "BridgeExercise", "OutreachCore", "OutreachMail", "OutreachStore", "OutreachTransport", "OutreachEngine",
-                "PostgresTestSupport", .product(name: "Logging", package: "swift-log"),
+                "PostgresTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import OutreachCore
 import OutreachStore
 import Testing
@@ -127,22 +128,33 @@ struct JobTests {
         try cli.expectSuccess(["send", "T", "--template", template])
         let database = try SQLiteDatabase(path: cli.databasePath, create: false)
 
-        var killedWhileRunning = 0
-        var trace: [String] = []
-        for _ in 1...10 {
-            let worker = try cli.startWorker()
-            // Kill at a random moment of the run itself, not while the process starts: once this worker has sent
-            // a message, within the next 0 to 300 ms (the server takes 60 ms a message, so up to 5 more go out; polling
-            // every 50 ms adds at most one).
-            func sent() async throws -> Int { try await database.deliveries.deliveries(campaignID: 1, round: 1).values.filter { $0.state == .sent }.count }
-            let before = try await sent()
-            let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline, try await sent() == before { try await Task.sleep(for: .milliseconds(50)) }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 0...300)))
-            worker.kill()
-            let job = try await database.jobs.job(id: 1)
-            if job?.state == .running { killedWhileRunning += 1 }
-            trace.append("\(job?.state.rawValue ?? "?") at \(try await sent()) sent: \(worker.output.suffix(400))")
+        // The kills are timed on a thread of their own, reading the database synchronously: on the cooperative pool,
+        // which other suites keep busy, a poll may wake seconds late and the kill would land after the job ended.
+        let databasePath = cli.databasePath
+        let (killedWhileRunning, trace) = try await offThePool { () throws -> (Int, [String]) in
+            let reader = try DatabaseQueue(path: databasePath, configuration: { var c = Configuration(); c.readonly = true; return c }())
+            func sent() throws -> Int {
+                try reader.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM delivery WHERE round = 1 AND state = 'sent'") ?? 0 }
+            }
+            func jobState() throws -> String? { try reader.read { try String.fetchOne($0, sql: "SELECT state FROM job WHERE id = 1") } }
+            var killedWhileRunning = 0
+            var trace: [String] = []
+            for _ in 1...10 {
+                let worker = try cli.startWorker()
+                // Kill at a random moment of the run itself, not while the process starts: once this worker has sent
+                // a message, within the next 0 to 300 ms (the server takes 60 ms a message, so up to 5 more go out).
+                let before = try sent()
+                let deadline = Date().addingTimeInterval(60)
+                while Date() < deadline, try sent() == before, try jobState() != Job.State.completed.rawValue { usleep(10_000) }
+                usleep(UInt32.random(in: 0...300_000))
+                worker.kill()
+                let state = try jobState()
+                if state == Job.State.running.rawValue { killedWhileRunning += 1 }
+                trace.append("\(state ?? "?") at \(try sent()) sent: \(worker.output.suffix(400))")
+                // Done before ten kills: the rest would only wait.
+                if state == Job.State.completed.rawValue { break }
+            }
+            return (killedWhileRunning, trace)
         }
         let worker = try cli.startWorker()
         defer { worker.stop() }

@@ -109,20 +109,21 @@ public final class PostgresServer: @unchecked Sendable {
                 rm -rf "$dir"
                 """
             let (process, socket) = try Self.supervise(["/bin/sh", "-c", script, "sh", directory.path] + postgres, directory: directory)
-            if Self.waitUntilReady(port: port, supervisor: process, directory: directory) {
+            let failure = Self.waitUntilReady(port: port, supervisor: process, directory: directory)
+            if failure == nil {
                 self.port = port
                 self.directory = directory
                 self.supervisor = process
                 self.supervisorSocket = socket
                 return
             }
-            lastLog = (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? ""
+            lastLog = (failure ?? "") + "; its log:\n" + ((try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? "")
             close(socket)
             process.waitUntilExit()
             try? FileManager.default.removeItem(at: directory)
             if !lastLog.contains("could not bind") && !lastLog.contains("could not create any TCP/IP sockets") { break }
         }
-        throw PostgresServerError("the test PostgreSQL server did not start; its log:\n\(lastLog)")
+        throw PostgresServerError("the test PostgreSQL server did not start: \(lastLog)")
     }
 
     /// Stops the server (fast shutdown) and removes its folder. Safe to call more than once.
@@ -253,19 +254,23 @@ public final class PostgresServer: @unchecked Sendable {
         return (process, fds[1])
     }
 
-    /// Waits (up to 60 s) until the server accepts connections; false if it ended or never did.
-    static func waitUntilReady(port: Int, supervisor: Process, directory: URL) -> Bool {
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            guard supervisor.isRunning else { return false }
+    /// Waits (up to 120 s: a busy two-core machine may take a minute) until the server accepts connections.
+    /// - Returns: nil once it does, else why not (it ended, it logged a fatal error, or time ran out).
+    static func waitUntilReady(port: Int, supervisor: Process, directory: URL) -> String? {
+        let started = Date()
+        while Date().timeIntervalSince(started) < 120 {
+            guard supervisor.isRunning else { return "its supervising shell ended (status \(supervisor.terminationStatus))" }
             // A connection tried while the server starts is logged as FATAL too ("the database system is starting up").
             let log = (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? ""
-            let failed = log.split(separator: "\n").contains { ($0.contains("FATAL") || $0.contains("PANIC")) && !$0.contains("starting up") }
-            if failed || log.contains("could not bind") { return false }
-            if (try? run("\(binaries)/pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(port), "-t", "2"], logTo: directory)) == 0 { return true }
+            if log.contains("could not bind") { return "its port was taken" }
+            if log.split(separator: "\n").contains(where: { ($0.contains("FATAL") || $0.contains("PANIC")) && !$0.contains("starting up") }) {
+                return "it logged a fatal error"
+            }
+            let status = try? run("\(binaries)/pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(port), "-t", "2"], logTo: directory)
+            if status == 0 { return nil }
             usleep(100_000)
         }
-        return false
+        return "it did not accept connections within \(Int(Date().timeIntervalSince(started))) s"
     }
 
     /// One initialized cluster per test process, copied for each server: `initdb` takes several seconds on a busy

@@ -349,9 +349,10 @@ public struct JobRunner: Sendable {
             do {
                 found = try await session.sentFolderHolds(messageID: messageID, handedOverAt: delivery.updatedAt)
                 // A server that files what it accepts does so before its reply, but a message whose sender died
-                // right after the final dot may still be on its way in: give it a few seconds before trusting "absent".
-                let settle = Self.sentFolderSettleSeconds - Date().timeIntervalSince(delivery.updatedAt)
-                if found == false, !account.copyToSent, settle > 0 {
+                // right after the final dot may still be on its way in (a busy server takes seconds): "absent" is
+                // trusted only when a second look, at least `sentFolderSettleSeconds` after the hand-over, agrees.
+                if found == false, !account.copyToSent {
+                    let settle = max(Self.sentFolderSettleSeconds - Date().timeIntervalSince(delivery.updatedAt), 1)
                     try await Task.sleep(for: .seconds(settle))
                     found = try await session.sentFolderHolds(messageID: messageID, handedOverAt: delivery.updatedAt)
                 }
@@ -398,7 +399,7 @@ public struct JobRunner: Sendable {
     static let resentMark = "sent again: "
 
     /// How long after the final dot a server that files sent mail itself is given to have filed it.
-    static let sentFolderSettleSeconds: Double = 5
+    static let sentFolderSettleSeconds: Double = 15
 
     /// Starts the ledger text of a row that Sent could not confirm: it waits for the operator and is not looked up again.
     static let heldMark = "held for the operator: "

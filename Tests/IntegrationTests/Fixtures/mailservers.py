@@ -265,11 +265,20 @@ def parse_users(spec):
 
 
 def lmtp_deliver(port, mail_from, rcpt, data, mail_options=()):
-    """One LMTP transaction for one recipient -> (code, text).
+    """One LMTP transaction for one recipient -> (code, text)."""
+    return lmtp_deliver_all(port, mail_from, [rcpt], data, mail_options)[0][1:]
 
-    One recipient per transaction on purpose: after DATA an LMTP server
-    answers once per recipient, and smtplib.LMTP only reads the first reply.
+
+def lmtp_deliver_all(port, mail_from, rcpts, data, mail_options=()):
+    """One LMTP transaction for all recipients -> [(rcpt, code, text)].
+
+    One transaction on purpose: once Dovecot has the final dot it delivers to
+    every recipient it accepted, even if this process dies a moment later, so
+    a relay killed mid-delivery leaves all of the copies or none of them (as a
+    real MTA's queue commit does).  After DATA an LMTP server answers once per
+    accepted recipient, in RCPT order; smtplib's data() reads the first.
     """
+    results = {}
     try:
         # local_hostname avoids smtplib's getfqdn(), which stalls without DNS.
         with smtplib.LMTP(HOST, port, local_hostname="localhost", timeout=60) as lmtp:
@@ -277,17 +286,37 @@ def lmtp_deliver(port, mail_from, rcpt, data, mail_options=()):
             opts = [o for o in mail_options
                     if (o.startswith("BODY=") and lmtp.has_extn("8bitmime"))
                     or (o == "SMTPUTF8" and lmtp.has_extn("smtputf8"))]
-            lmtp.sendmail(mail_from, [rcpt], data, mail_options=opts)
-        return 250, "OK"
-    except smtplib.SMTPRecipientsRefused as e:
-        code, msg = e.recipients.get(rcpt, (550, b"recipient refused"))
-    except smtplib.SMTPResponseException as e:  # sender refused, DATA refused, ...
-        code, msg = e.smtp_code, e.smtp_error
+            code, msg = lmtp.mail(mail_from, opts)
+            if code != 250:
+                return [(r, code, one_line(msg)) for r in rcpts]
+            accepted = []
+            for rcpt in rcpts:
+                code, msg = lmtp.rcpt(rcpt)
+                if code in (250, 251):
+                    accepted.append(rcpt)
+                else:
+                    results[rcpt] = (code, one_line(msg))
+            if accepted:
+                if isinstance(data, str):
+                    data = data.encode("utf-8")
+                replies = [lmtp.data(data)]
+                replies += [lmtp.getreply() for _ in accepted[1:]]
+                for rcpt, (code, msg) in zip(accepted, replies):
+                    results[rcpt] = (code, one_line(msg) if code != 250 else "OK")
+    except smtplib.SMTPResponseException as e:  # DATA refused, ...
+        for r in rcpts:
+            results.setdefault(r, (e.smtp_code, one_line(e.smtp_error)))
     except (OSError, smtplib.SMTPException) as e:
-        return 451, f"4.3.0 LMTP delivery failed: {e}"
+        for r in rcpts:
+            results.setdefault(r, (451, f"4.3.0 LMTP delivery failed: {e}"))
+    return [(r, *results[r]) for r in rcpts]
+
+
+def one_line(msg):
+    """LMTP multi-line reply text (bytes or str) -> one line."""
     if isinstance(msg, bytes):
         msg = msg.decode("utf-8", "replace")
-    return code, " ".join(msg.split())  # LMTP multi-line text -> one line
+    return " ".join(msg.split())
 
 
 def greets(port, prefix, ssl_ctx=None, timeout=1.0):
@@ -781,28 +810,35 @@ def relay_main(d):
         """LMTP delivery to every recipient -> the reply for the final dot."""
         loop = asyncio.get_running_loop()
         opts = list(envelope.mail_options)
-        for rcpt in envelope.rcpt_tos:
-            code, text = await loop.run_in_executor(
-                None, lmtp_deliver, lmtp_port, envelope.mail_from, rcpt,
-                envelope.original_content, opts)
-            if code != 250:
-                log.warning("LMTP refused %s -> %s: %s %s",
-                            envelope.mail_from, rcpt, code, text)
-                return f"{code} {text}"
-        log.info("delivered %d bytes from %s to %s",
-                 len(envelope.original_content), envelope.mail_from,
-                 ",".join(envelope.rcpt_tos))
+        recipients = list(envelope.rcpt_tos)
         sender = (envelope.mail_from or "").lower()
+        sent_copy = None
         if file_sent and sender in users:
             # Like Gmail's or Microsoft 365's SMTP: the relayed message lands in
-            # the sender's Sent folder before the final reply.
+            # the sender's Sent folder before the final reply, in the same
+            # transaction as the recipients' copies (all or none of them).
             local, _, domain = sender.partition("@")
-            code, text = await loop.run_in_executor(
-                None, lmtp_deliver, lmtp_port, envelope.mail_from,
-                f"{local}+Sent@{domain}", envelope.original_content, opts)
-            if code != 250:
+            sent_copy = f"{local}+Sent@{domain}"
+        results = await loop.run_in_executor(
+            None, lmtp_deliver_all, lmtp_port, envelope.mail_from,
+            recipients + ([sent_copy] if sent_copy else []),
+            envelope.original_content, opts)
+        reply = "250 OK"
+        for rcpt, code, text in results:
+            if code == 250:
+                continue
+            if rcpt == sent_copy:
                 log.warning("filing in Sent of %s failed: %s %s", sender, code, text)
-        return "250 OK"
+            else:
+                log.warning("LMTP refused %s -> %s: %s %s",
+                            envelope.mail_from, rcpt, code, text)
+                if reply == "250 OK":
+                    reply = f"{code} {text}"
+        if reply == "250 OK":
+            log.info("delivered %d bytes from %s to %s",
+                     len(envelope.original_content), envelope.mail_from,
+                     ",".join(recipients))
+        return reply
 
     class Handler:
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
