@@ -24,10 +24,12 @@ public struct AccountCheck: Sendable {
 
     public let account: Account
     public let smtp: SMTPResult
-    public let imap: IMAPResult
+    /// Nil for an SMTP-only account: there is no IMAP server to check.
+    public let imap: IMAPResult?
     public var succeeded: Bool {
-        if case .success = smtp.outcome, case .success = imap.outcome { return true }
-        return false
+        guard case .success = smtp.outcome else { return false }
+        if let imap, case .failure = imap.outcome { return false }
+        return true
     }
 
     /// The uses `account test` reports, in order.
@@ -39,14 +41,21 @@ public struct AccountCheck: Sendable {
         case .success(let reply): lines.append("SMTP \(account.smtp.url): OK — logged in as \(account.username); server answered \(reply.summary)")
         case .failure(let error): lines.append("SMTP \(account.smtp.url): FAILED — \(error.description)")
         }
-        switch imap.outcome {
-        case .success(let found):
-            lines.append("IMAP \(account.imap.url): OK — logged in as \(account.username); \(found.mailboxes.count) folders")
+        switch imap?.outcome {
+        case .success(let found)?:
+            lines.append("IMAP \(account.imap?.url ?? ""): OK — logged in as \(account.username); \(found.mailboxes.count) folders")
             for use in Self.reportedUses { lines.append("  \(use.title): \(found.specialFolders[use].map { "\"\($0)\"" } ?? "not found")") }
-        case .failure(let error):
-            lines.append("IMAP \(account.imap.url): FAILED — \(error.description)")
+        case .failure(let error)?:
+            lines.append("IMAP \(account.imap?.url ?? ""): FAILED — \(error.description)")
+        case nil:
+            lines.append("IMAP: none — \(Self.smtpOnlyNote(account))")
         }
         return lines
+    }
+
+    /// What an SMTP-only account can and cannot do, for `account test` and `account list`.
+    public static func smtpOnlyNote(_ account: Account) -> String {
+        MissingIMAP(email: account.email.description, purpose: "drafts, follow-ups and the sync", fromEnvironment: account.origin == .environment).description
     }
 
     public static let reportedUses: [IMAPMailbox.SpecialUse] = [.sent, .drafts, .junk, .archive]
@@ -56,7 +65,8 @@ public struct AccountCheck: Sendable {
         var logger = logger
         logger[metadataKey: "account.email"] = "\(account.email)"
         async let smtp = checkSMTP(account: account, credential: credential, logger: logger)
-        async let imap = checkIMAP(account: account, credential: credential, logger: logger)
+        guard let endpoint = account.imap else { return AccountCheck(account: account, smtp: await smtp, imap: nil) }
+        async let imap = checkIMAP(account: account, endpoint: endpoint, credential: credential, logger: logger)
         return AccountCheck(account: account, smtp: await smtp, imap: await imap)
     }
 
@@ -71,8 +81,8 @@ public struct AccountCheck: Sendable {
         }
     }
 
-    static func checkIMAP(account: Account, credential: MailCredential, logger: Logger) async -> IMAPResult {
-        let connection = IMAPConnection(endpoint: account.imap, trust: account.trust, logger: logger)
+    static func checkIMAP(account: Account, endpoint: ServerEndpoint, credential: MailCredential, logger: Logger) async -> IMAPResult {
+        let connection = IMAPConnection(endpoint: endpoint, trust: account.trust, logger: logger)
         do {
             try await connection.connect()
             try await connection.authenticate(username: account.username, credential: credential)
@@ -83,10 +93,10 @@ public struct AccountCheck: Sendable {
             for use in IMAPMailbox.SpecialUse.allCases {
                 if let box = mailboxes.mailbox(for: use) { special[use] = box.name }
             }
-            return IMAPResult(endpoint: account.imap, outcome: .success(.init(capabilities: capabilities, mailboxes: mailboxes, specialFolders: special)))
+            return IMAPResult(endpoint: endpoint, outcome: .success(.init(capabilities: capabilities, mailboxes: mailboxes, specialFolders: special)))
         } catch {
             await connection.logout()
-            return IMAPResult(endpoint: account.imap, outcome: .failure(error))
+            return IMAPResult(endpoint: endpoint, outcome: .failure(error))
         }
     }
 }

@@ -24,7 +24,7 @@ public struct AccountRegistry: Sendable {
             switch self {
             case .definedInEnvironment(let email): "\(email) is the default account from .env (SMTP_* variables); change or remove it there"
             case .unknownAccount(let email): "no account \(email); `outreach account list` shows the accounts there are"
-            case .passwordMissing(let email): "the stored password of \(email) is missing; add the account again"
+            case .passwordMissing(let email): "the stored password of \(email) is missing (an account from .env takes it from SMTP_PASSWORD there); put the .env lines back, or remove the account and add it again"
             case .caFileUnreadable(let path): "the CA file \(path) cannot be read"
             case .noRefreshToken(let email):
                 "the provider granted access for \(email) without a refresh token, so Outreach could not keep working after an hour; connect again (the consent screen must be shown: prompt=consent, access_type=offline)"
@@ -52,7 +52,7 @@ public struct AccountRegistry: Sendable {
 
     /// Stored accounts first, then the `.env` default unless a stored account has the same address.
     public func all() async throws -> [Account] {
-        var accounts = try await store.allAccounts()
+        var accounts = try await store.allAccounts().map(overlaid)
         if let env = environmentAccount?.account, !accounts.contains(where: { $0.email.normalized == env.email.normalized }) {
             accounts.append(env)
         }
@@ -60,13 +60,39 @@ public struct AccountRegistry: Sendable {
     }
 
     public func account(email: String) async throws -> Account {
-        if let stored = try await store.account(email: email) { return stored }
+        if let stored = try await store.account(email: email) { return overlaid(stored) }
         if let env = environmentAccount?.account, env.email.normalized == email.lowercased() { return env }
         throw Problem.unknownAccount(email: email)
     }
 
     public func account(id: Int64) async throws -> Account? {
-        try await store.account(id: id)
+        try await store.account(id: id).map(overlaid)
+    }
+
+    /// The `.env` account as campaigns can refer to it: stored once (with an id, its pacing settable with
+    /// `account set`), while its servers, login and password keep coming from `.env` on every start.
+    /// A stored account, or one that is not the `.env` account, is returned as it is.
+    public func adopted(_ account: Account) async throws -> Account {
+        guard account.id == nil, account.origin == .environment, let env = environmentAccount else { return account }
+        let sealed = try secrets.seal("", context: Self.sealingContext(env.account.email))
+        return overlaid(try await store.insert(env.account, sealedPassword: sealed))
+    }
+
+    /// A stored account with the `.env` account's address takes its servers, login and display name from `.env`
+    /// (environment wins over what is stored); its id, pacing and guard window stay the stored ones.
+    private func overlaid(_ stored: Account) -> Account {
+        guard let env = environmentAccount?.account, env.email.normalized == stored.email.normalized, stored.provider == .smtpIMAP, stored.oauth == nil else {
+            return stored
+        }
+        var account = stored
+        account.smtp = env.smtp
+        account.imap = env.imap
+        account.username = env.username
+        account.displayName = env.displayName ?? stored.displayName
+        account.trust = env.trust
+        account.copyToSent = env.imap == nil ? false : stored.copyToSent
+        account.origin = .environment
+        return account
     }
 
     public func password(for account: Account) async throws -> Secret {
@@ -74,12 +100,16 @@ public struct AccountRegistry: Sendable {
         guard let id = account.id, let sealed = try await store.sealedPassword(accountID: id) else {
             throw Problem.passwordMissing(email: account.email.description)
         }
-        return Secret(try secrets.open(sealed, context: Self.sealingContext(account.email)))
+        let password = try secrets.open(sealed, context: Self.sealingContext(account.email))
+        // An adopted `.env` account stores no password: with its `.env` lines gone, it has none.
+        guard !password.isEmpty else { throw Problem.passwordMissing(email: account.email.description) }
+        return Secret(password)
     }
 
     /// Saves changed settings of a stored account (not its password).
     public func update(_ account: Account) async throws {
-        guard account.origin == .database else { throw Problem.definedInEnvironment(email: account.email.description) }
+        // The `.env` account is stored once a campaign refers to it (``adopted(_:)``); before that it has no row.
+        guard account.id != nil else { throw Problem.definedInEnvironment(email: account.email.description) }
         if let caFile = account.trust.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw Problem.caFileUnreadable(path: caFile)
         }

@@ -111,6 +111,8 @@ public enum JobRuleError: Error, Equatable, CustomStringConvertible {
     case jobNotFound(id: Int64)
     case notAllowed(jobID: Int64, state: Job.State, action: String)
     case leaseLost(jobID: Int64)
+    /// The round needs the account's mailbox (drafts, a follow-up's sync) and the account is SMTP-only.
+    case needsIMAP(MissingIMAP)
 
     public var description: String {
         switch self {
@@ -120,6 +122,7 @@ public enum JobRuleError: Error, Equatable, CustomStringConvertible {
                 + "(the guard window). The earliest start accepted is \(JobTime.format(earliest)): use --at \(JobTime.argument(earliest))"
         case .jobNotFound(let id): "no job #\(id); `outreach jobs --all` lists them"
         case .notAllowed(let id, let state, let action): "job #\(id) is \(state.rawValue); it cannot be \(action)"
+        case .needsIMAP(let problem): problem.description
         case .leaseLost(let id): "job #\(id) was taken over by another worker (this worker's lease on the account expired); stopping without sending more"
         }
     }

@@ -9,7 +9,7 @@ struct PostgresStatements: Sendable {
     let logger: Logger
     /// The database that runs the pool: a store handed on alone (an account registry keeps only the account store)
     /// keeps the pool running for as long as it lives.
-    let owner: AnyObject & Sendable
+    let owner: any AnyObject & Sendable
 
     /// One statement's rows, each turned into a value as it arrives.
     /// - Parameter refine: the store's own error for a server error's SQLSTATE (`23505`, a unique violation, may

@@ -9,6 +9,7 @@ struct StoredAccount: Codable, Sendable {
     var displayName: String?
     var username: String
     var smtpURL: String
+    /// Empty for an SMTP-only account.
     var imapURL: String
     var caFile: String?
     var allowInsecureTLS: Bool
@@ -30,7 +31,7 @@ extension StoredAccount {
         displayName = account.displayName
         username = account.username
         smtpURL = account.smtp.url
-        imapURL = account.imap.url
+        imapURL = account.imap?.url ?? ""
         caFile = account.trust.caFile
         allowInsecureTLS = account.trust.allowInsecure
         copyToSent = account.copyToSent
@@ -48,7 +49,7 @@ extension StoredAccount {
         do {
             return Account(
                 id: id, email: try EmailAddress(parsing: email), displayName: displayName, username: username,
-                smtp: try ServerEndpoint(parsing: smtpURL, as: .smtp), imap: try ServerEndpoint(parsing: imapURL, as: .imap),
+                smtp: try ServerEndpoint(parsing: smtpURL, as: .smtp), imap: imapURL.isEmpty ? nil : try ServerEndpoint(parsing: imapURL, as: .imap),
                 trust: TLSTrust(caFile: caFile, allowInsecure: allowInsecureTLS), copyToSent: copyToSent,
                 pacing: Pacing(
                     delaySeconds: delaySeconds, jitterSeconds: jitterSeconds, dailyCap: dailyCap,

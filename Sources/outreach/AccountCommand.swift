@@ -60,7 +60,7 @@ extension AccountCommand {
             )
             let password = Secret(try PasswordInput.read(fromStandardInput: passwordStdin, prompt: "Password for \(account.username): "))
             let stored = try await registry.add(account, password: password)
-            print("Added \(stored.email) (SMTP \(stored.smtp), IMAP \(stored.imap)). Check it with: outreach account test \(stored.email)")
+            print("Added \(stored.email) (SMTP \(stored.smtp), IMAP \(stored.imap.map(\.description) ?? "none")). Check it with: outreach account test \(stored.email)")
         }
     }
 
@@ -131,7 +131,8 @@ extension AccountCommand {
             let name: String?
             let username: String
             let smtp: String
-            let imap: String
+            /// Nil for an SMTP-only account.
+            let imap: String?
             let caFile: String?
             let insecureTLS: Bool
             let copyToSent: Bool
@@ -152,9 +153,10 @@ extension AccountCommand {
         func run() async throws {
             let context = try CommandContext(global)
             let registry = try context.accountRegistry(database: try await context.openDatabase())
-            let rows = try await registry.all().map {
+            let accounts = try await registry.all()
+            let rows = accounts.map {
                 Row(
-                    email: $0.email.description, name: $0.displayName, username: $0.username, smtp: $0.smtp.url, imap: $0.imap.url,
+                    email: $0.email.description, name: $0.displayName, username: $0.username, smtp: $0.smtp.url, imap: $0.imap?.url,
                     caFile: $0.trust.caFile, insecureTLS: $0.trust.allowInsecure, copyToSent: $0.copyToSent,
                     delay: DurationText.format(seconds: $0.pacing.delaySeconds), jitter: DurationText.format(seconds: $0.pacing.jitterSeconds),
                     dailyCap: $0.dailyCap.limit, guardWindow: DurationText.format(seconds: $0.guardSeconds), window: $0.pacing.window?.description,
@@ -176,13 +178,14 @@ extension AccountCommand {
                     let gmail = $0.provider == Account.Provider.gmailAPI.rawValue
                     return [
                         $0.email, $0.name ?? "", gmail ? "Gmail API" : $0.smtp + ($0.auth == "oauth" ? " (XOAUTH2)" : ""),
-                        gmail ? "Gmail API history" : $0.imap + ($0.auth == "oauth" ? " (XOAUTH2)" : ""), "\($0.delay)+\($0.jitter)",
+                        gmail ? "Gmail API history" : $0.imap.map { [oauth = $0.auth == "oauth"] in $0 + (oauth ? " (XOAUTH2)" : "") } ?? "none (SMTP only)", "\($0.delay)+\($0.jitter)",
                         $0.dailyCap == 0 ? "none" : String($0.dailyCap), $0.guardWindow, $0.window ?? "any time", $0.origin == "environment" ? ".env" : "database",
                         $0.needsReconnect == nil ? "ok" : "needs reconnecting",
                     ]
                 }
             ).rendered)
             for row in rows { if let reason = row.needsReconnect { print("\n\(reason)") } }
+            for account in accounts where account.imap == nil && account.provider == .smtpIMAP { print("\n\(AccountCheck.smtpOnlyNote(account))") }
         }
     }
 
@@ -204,7 +207,8 @@ extension AccountCommand {
             }
             let email: String
             let smtp: Part
-            let imap: Part
+            /// Null for an SMTP-only account.
+            let imap: Part?
             let folders: [String: String]
         }
 
@@ -226,13 +230,15 @@ extension AccountCommand {
                 smtpPart = .init(server: account.smtp.url, ok: false, detail: error.description, errorKind: error.kind.rawValue)
             }
             var folders: [String: String] = [:]
-            let imapPart: Report.Part
-            switch check.imap.outcome {
-            case .success(let found):
+            let imapPart: Report.Part?
+            switch check.imap.map({ ($0.endpoint, $0.outcome) }) {
+            case (let endpoint, .success(let found))?:
                 for use in AccountCheck.reportedUses { if let name = found.specialFolders[use] { folders[use.title] = name } }
-                imapPart = .init(server: account.imap.url, ok: true, detail: "logged in as \(account.username); \(found.mailboxes.count) folders", errorKind: nil)
-            case .failure(let error):
-                imapPart = .init(server: account.imap.url, ok: false, detail: error.description, errorKind: error.kind.rawValue)
+                imapPart = .init(server: endpoint.url, ok: true, detail: "logged in as \(account.username); \(found.mailboxes.count) folders", errorKind: nil)
+            case (let endpoint, .failure(let error))?:
+                imapPart = .init(server: endpoint.url, ok: false, detail: error.description, errorKind: error.kind.rawValue)
+            case nil:
+                imapPart = nil
             }
 
             if json {

@@ -37,9 +37,11 @@ extension CampaignCommand {
             let context = try CommandContext(global)
             let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
-            let sender = try await registry.account(email: account)
-            guard let accountID = sender.id else {
-                throw ValidationError("\(sender.email) comes from .env; add it with `outreach account add` so campaigns can refer to it")
+            let found = try await registry.account(email: account)
+            let sender = try await registry.adopted(found)
+            guard let accountID = sender.id else { throw ValidationError("\(sender.email) cannot be stored, so no campaign can refer to it") }
+            if found.id == nil {
+                print("Stored \(sender.email) from .env so campaigns can refer to it; its servers, login and password keep coming from .env, its pacing from `outreach account set`.")
             }
             let importer = CampaignImporter(campaigns: database.campaigns, ledger: database.deliveries, settings: try CSVImportSettings(settings: context.settings))
             let path = URL(fileURLWithPath: file).standardizedFileURL.path

@@ -5,6 +5,7 @@ import OutreachCore
 import OutreachEngine
 import OutreachStore
 import OutreachTransport
+import Synchronization
 
 /// What a command runs with: settings merged from the config file and the environment (environment wins),
 /// the logger, and — on demand — the database and the account registry.
@@ -25,8 +26,26 @@ struct CommandContext {
         settings.merge(environment) { _, fromEnvironment in fromEnvironment }
         self.settings = settings
         self.databasePath = options.db ?? settings["OUTREACH_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "outreach.db"
-        self.logger = Self.makeLogger(level: settings["OUTREACH_LOG_LEVEL"] ?? settings["LOG_LEVEL"])
+        self.logger = try Self.makeLogger(level: settings["OUTREACH_LOG_LEVEL"] ?? settings["LOG_LEVEL"], format: settings["LOG_FORMAT"])
     }
+
+    /// One line on standard error per key of the original app's `.env` that Outreach does not read, naming what
+    /// replaced it (`serve`, `worker` and `init` print them: the commands an operator starts a deployment with).
+    func printSeedNotices() {
+        for line in SeedSettings.notices(settings) { say("Note: \(line)", level: .warning) }
+    }
+
+    /// A line for the operator on standard error: plain text, or with LOG_FORMAT=json a log record (so every line of
+    /// the process stays one JSON object).
+    func say(_ line: String, level: Logger.Level) {
+        if logsJSON {
+            logger.log(level: level, "\(line)")
+        } else {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+
+    var logsJSON: Bool { settings["LOG_FORMAT"]?.lowercased() == "json" }
 
     /// Whether the database is a PostgreSQL server (`postgres://…`) rather than a SQLite file.
     var databaseIsShared: Bool { Stores.isPostgres(databasePath) }
@@ -76,12 +95,22 @@ struct CommandContext {
         JobScheduler(campaigns: database.campaigns, ledger: database.deliveries, jobs: database.jobs, registry: registry)
     }
 
-    private static let bootstrap: Void = {
-        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
-    }()
+    /// The process's log handler is chosen once, by the first context (one command per process).
+    private static let bootstrapped = Mutex(false)
 
-    static func makeLogger(level: String?) -> Logger {
-        _ = bootstrap
+    /// - Parameter format: LOG_FORMAT: `text` (default) or `json`.
+    static func makeLogger(level: String?, format: String? = nil) throws -> Logger {
+        let json: Bool
+        switch format?.lowercased() {
+        case nil, "", "text": json = false
+        case "json": json = true
+        case let other?: throw ValidationError("LOG_FORMAT=\(other) is not a log format: use text (the default) or json")
+        }
+        bootstrapped.withLock { done in
+            guard !done else { return }
+            done = true
+            LoggingSystem.bootstrap { label -> any LogHandler in json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label) }
+        }
         var logger = Logger(label: "outreach")
         switch level?.lowercased() {
         case "trace": logger.logLevel = .trace

@@ -140,7 +140,7 @@ extension AccountCommand {
             let client = try oauth.client(context)
             let tokens = try await oauth.authorize(client, scopes: oauth.scopeList(context, default: [OAuthSettings.googleMailScope]), email: address, context: context)
             let stored = try await OAuthConnector(registry: registry, logger: context.logger).completeMailServers(account, tokens: tokens, client: client)
-            print("Connected \(stored.email) (SMTP \(stored.smtp), IMAP \(stored.imap), XOAUTH2). Check it with: outreach account test \(stored.email)")
+            print("Connected \(stored.email) (SMTP \(stored.smtp), IMAP \(stored.imap.map(\.description) ?? "none"), XOAUTH2). Check it with: outreach account test \(stored.email)")
         }
     }
 }

@@ -18,6 +18,7 @@ extension Outreach {
 
         func run() async throws {
             let context = try CommandContext(global)
+            context.printSeedNotices()
             let existed = context.databaseIsShared || FileManager.default.fileExists(atPath: context.databasePath)
             let database = try await context.openDatabase(create: true)
             print(existed ? "Database \(database.location) is up to date." : "Created database \(database.location).")

@@ -232,6 +232,7 @@ extension Outreach {
             let context = try CommandContext(global)
             let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
+            context.printSeedNotices()
             let worker = try context.worker(database: database, registry: registry)
             let task = Task {
                 try await worker.run(onEvent: { event in

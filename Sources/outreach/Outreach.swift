@@ -7,7 +7,7 @@ struct Outreach: AsyncParsableCommand {
         commandName: "outreach",
         abstract: "Self-hosted outreach mail gateway: first emails and reply-aware follow-ups from your own mailboxes.",
         version: "0.1.0",
-        subcommands: [Init.self, AccountCommand.self, CampaignCommand.self, TemplateCommand.self, Preview.self, Send.self, FollowUp.self, Plan.self, Sync.self, ClassifyCommand.self, Jobs.self, JobCommand.self, WorkerCommand.self, Serve.self, UserCommand.self, Health.self, DatabaseCommand.self]
+        subcommands: [Init.self, AccountCommand.self, CampaignCommand.self, TemplateCommand.self, Preview.self, Send.self, FollowUp.self, Plan.self, Sync.self, ClassifyCommand.self, Jobs.self, JobCommand.self, WorkerCommand.self, ReportCommand.self, Serve.self, UserCommand.self, Health.self, DatabaseCommand.self]
     )
 
     /// ArgumentParser's entry point, except that a database that refuses writes (disk full, file not writable) is

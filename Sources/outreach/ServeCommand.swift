@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import OutreachCore
 import OutreachEngine
 import OutreachStore
@@ -32,9 +33,10 @@ extension Outreach {
             let context = try CommandContext(global)
             let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
-            try await UserCommand.ensureAdminFromSettings(context.settings, database: database)
+            context.printSeedNotices()
+            try await UserCommand.ensureAdminFromSettings(context, database: database)
             if try await database.users.userCount() == 0 {
-                FileHandle.standardError.write(Data("No users yet: create the first admin with `outreach user add EMAIL --admin` (or set ADMIN_USERNAME and ADMIN_PASSWORD).\n".utf8))
+                context.say("No users yet: create the first admin with `outreach user add EMAIL --admin` (or set ADMIN_USERNAME and ADMIN_PASSWORD).", level: .warning)
             }
             let secure = ["1", "true", "yes"].contains(context.settings["OUTREACH_SECURE_COOKIES"]?.lowercased() ?? "")
             let trustProxy = ["1", "true", "yes"].contains(context.settings["OUTREACH_TRUST_PROXY"]?.lowercased() ?? "")
@@ -74,13 +76,24 @@ extension Outreach {
         )
 
         /// ADMIN_USERNAME / ADMIN_PASSWORD (the seed's names) create the first admin when no such user exists yet.
-        static func ensureAdminFromSettings(_ settings: [String: String], database: Stores) async throws {
+        /// Values that cannot make an admin (the seed's `admin` / `change_me`) are reported with what to change, and
+        /// `serve` starts without that admin.
+        static func ensureAdminFromSettings(_ context: CommandContext, database: Stores) async throws {
+            let settings = context.settings
             guard let email = settings["ADMIN_USERNAME"], !email.isEmpty, let password = settings["ADMIN_PASSWORD"], !password.isEmpty else { return }
             guard try await database.users.user(email: email) == nil else { return }
-            do { _ = try EmailAddress(parsing: email) } catch { throw ValidationError("ADMIN_USERNAME: \(error)") }
-            if let problem = Passwords.problem(with: password) { throw ValidationError("ADMIN_PASSWORD: \(problem)") }
+            func skip(_ reason: String) {
+                context.say("The admin from ADMIN_USERNAME/ADMIN_PASSWORD was not created: \(reason). Or create one with `outreach user add EMAIL --admin`.", level: .warning)
+            }
+            do { _ = try EmailAddress(parsing: email) } catch {
+                return skip("ADMIN_USERNAME=\(email) is not an email address (\(error)); web users sign in with their email: set ADMIN_USERNAME=you@example.com")
+            }
+            if password == "change_me" || password == "changeme" {
+                return skip("ADMIN_PASSWORD is still the example's placeholder (\(password)): set a password of your own, at least 10 characters")
+            }
+            if let problem = Passwords.problem(with: password) { return skip("ADMIN_PASSWORD is not accepted (\(problem)): set a longer one") }
             _ = try await database.users.insert(User(email: email, role: .admin), passwordHash: await Passwords.hash(password))
-            FileHandle.standardError.write(Data("Created the admin \(email.lowercased()) from ADMIN_USERNAME/ADMIN_PASSWORD.\n".utf8))
+            context.say("Created the admin \(email.lowercased()) from ADMIN_USERNAME/ADMIN_PASSWORD.", level: .notice)
         }
 
         struct Add: AsyncParsableCommand {

@@ -42,8 +42,17 @@ extension Outreach {
             let database = try await context.openDatabase()
             let registry = try context.accountRegistry(database: database)
             let accounts: [OutreachCore.Account]
-            if let account { accounts = [try await registry.account(email: account)] } else { accounts = try await registry.all().filter { $0.origin == .database } }
-            guard !accounts.isEmpty else { throw ValidationError("no stored account to sync; add one with `outreach account add`") }
+            if let account {
+                accounts = [try await registry.account(email: account)]
+            } else {
+                // Stored accounts (the `.env` one once a campaign refers to it) that have a mailbox to read.
+                let stored = try await registry.all().filter { $0.id != nil }
+                for account in stored where !account.canSync { print("\(account.email): not synced: \(AccountCheck.smtpOnlyNote(account))") }
+                accounts = stored.filter(\.canSync)
+                guard !stored.isEmpty else { throw ValidationError("no stored account to sync; add one with `outreach account add`") }
+                // Only SMTP-only accounts: nothing to read, and nothing failed.
+                if accounts.isEmpty { return }
+            }
             let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: context.logger)
             let interactive = isatty(STDOUT_FILENO) == 1
             let interval = try DurationText.seconds(every)

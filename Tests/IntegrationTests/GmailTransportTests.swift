@@ -57,7 +57,7 @@ struct GmailTransportTests {
 
         // A forged redirect straight to the listener, without going through consent.
         let (urls, continuation) = AsyncStream.makeStream(of: String.self)
-        let flow = OAuthLoopbackFlow(client: fake.client, scopes: FakeGmailServer.scopes, loginHint: nil, http: http, timeoutSeconds: 30)
+        let flow = OAuthLoopbackFlow(client: fake.client, scopes: FakeGmailServer.scopes, loginHint: nil, http: http, timeoutSeconds: FakeGmailServer.listenerTimeout)
         async let forged: OAuthTokens = flow.run { continuation.yield($0) }
         var iterator = urls.makeAsyncIterator()
         let consentURL = try #require(await iterator.next())

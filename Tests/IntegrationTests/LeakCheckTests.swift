@@ -6,7 +6,7 @@ struct LeakCheckTests {
     /// Runs BridgeExercise (IMAP connect/login/list/examine/fetch/logout, SMTP sends, and the failure paths) under
     /// valgrind and fails on any block definitely lost with one of our frames on its allocation stack.
     @Test("valgrind finds no leak from our code over an IMAP cycle and SMTP sends")
-    func noLeaks() throws {
+    func noLeaks() async throws {
         try RequiredTool.check("/usr/bin/valgrind", package: "valgrind")
         let servers = try MailServers()
         defer { servers.stop() }
@@ -14,15 +14,18 @@ struct LeakCheckTests {
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("valgrind-\(UUID().uuidString).log").path
         defer { try? FileManager.default.removeItem(atPath: logFile) }
 
-        let result = try CommandRunner.run(
+        // Two minutes under valgrind, waited for on a thread of its own: on the cooperative pool (two threads here) it
+        // would hold one of them that long, and other suites' tests — OAuth listeners with timeouts — would starve.
+        let stateFile = servers.state.dir + "/state.json"
+        let result = try await offThePool { try CommandRunner.run(
             "/usr/bin/valgrind",
             [
                 "--leak-check=full", "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite", "--error-exitcode=42",
                 "--num-callers=60", "--log-file=\(logFile)", exercise,
-             servers.state.dir + "/state.json",
+             stateFile,
             ],
             timeout: 540
-        )
+        ) }
         let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
         // 42: valgrind saw an invalid read or write, a use of uninitialised memory, or a definite leak.
         #expect(result.status != 42, "valgrind reported memory errors:\n\(log.suffix(6000))")

@@ -88,7 +88,7 @@ struct PostgresInstallationTests {
         #expect(Self.prospects.map { inboxes[$0.email]?["INBOX"]?.count ?? 0 } == [1, 2, 2, 2, 2], "p1 replied and got no follow-up; the others got one")
 
         // The web, on the same database.
-        try await offThePool { try cli.expectSuccess(["user", "add", "admin@example.test", "--admin", "--password-stdin"], stdin: "admin-password-1", environment: environment) }
+        _ = try await offThePool { try cli.expectSuccess(["user", "add", "admin@example.test", "--admin", "--password-stdin"], stdin: "admin-password-1", environment: environment) }
         let serve = try cli.startServe(extraEnvironment: environment)
         defer { serve.stop() }
         let base = try await BrowserTests.waitUntilListening(serve)

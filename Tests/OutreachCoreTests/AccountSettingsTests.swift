@@ -60,7 +60,7 @@ struct AccountSettingsTests {
         let account = try #require(try EnvironmentAccount(variables: env.values))
         #expect(account.account.email.description == "you@example.com")
         #expect(account.account.smtp.security == .startTLS)
-        #expect(account.account.imap.security == .implicitTLS)
+        #expect(account.account.imap?.security == .implicitTLS)
         #expect(account.password.revealed == "app password # not a comment")
         #expect("\(account.password)" == "••••••")
         #expect(account.account.origin == .environment)
@@ -68,8 +68,14 @@ struct AccountSettingsTests {
         var plain = env.values
         plain["SMTP_USE_TLS"] = "false"
         #expect(throws: EnvironmentAccount.Problem.self) { try EnvironmentAccount(variables: plain) }
+        // The seed's own .env has no IMAP server: an SMTP-only account, which never appends to Sent.
         var noIMAP = env.values
         noIMAP["IMAP_HOST"] = nil
+        noIMAP["IMAP_PORT"] = nil
+        let smtpOnly = try #require(try EnvironmentAccount(variables: noIMAP)).account
+        #expect(smtpOnly.imap == nil && !smtpOnly.copyToSent && !smtpOnly.canSync)
+        #expect(throws: MissingIMAP.self) { try smtpOnly.imapServer(for: "drafts") }
+        noIMAP["IMAP_PORT"] = "993"
         #expect(throws: EnvironmentAccount.Problem.self) { try EnvironmentAccount(variables: noIMAP) }
         #expect(try EnvironmentAccount(variables: [:]) == nil)
     }

@@ -17,7 +17,10 @@ public struct Account: Sendable, Hashable, Codable {
     /// The login for SMTP and IMAP; most providers use the address itself.
     public var username: String
     public var smtp: ServerEndpoint
-    public var imap: ServerEndpoint
+    /// The IMAP server that mirrors the account's mail. Nil for an SMTP-only account (the seed's `.env` names no IMAP
+    /// server): it sends first emails; drafts, follow-ups, sync and Sent lookups need IMAP, and say so
+    /// (``imapServer(for:)``) where the operator tries them.
+    public var imap: ServerEndpoint?
     public var trust: TLSTrust
     /// Append a copy of each sent message to the Sent folder. Off for providers that file it themselves (Gmail's SMTP).
     public var copyToSent: Bool
@@ -38,7 +41,7 @@ public struct Account: Sendable, Hashable, Codable {
 
     public init(
         id: Int64? = nil, email: EmailAddress, displayName: String? = nil, username: String? = nil,
-        smtp: ServerEndpoint, imap: ServerEndpoint, trust: TLSTrust = TLSTrust(), copyToSent: Bool? = nil,
+        smtp: ServerEndpoint, imap: ServerEndpoint?, trust: TLSTrust = TLSTrust(), copyToSent: Bool? = nil,
         pacing: Pacing = .default, guardSeconds: Double = Account.defaultGuardSeconds, origin: Origin = .database, provider: Provider = .smtpIMAP,
         oauth: OAuthSettings? = nil
     ) {
@@ -49,7 +52,8 @@ public struct Account: Sendable, Hashable, Codable {
         self.smtp = smtp
         self.imap = imap
         self.trust = trust
-        self.copyToSent = copyToSent ?? !Self.providerFilesSentMail(smtpHost: smtp.host)
+        // Without IMAP there is no Sent folder to append to.
+        self.copyToSent = imap == nil ? false : copyToSent ?? !Self.providerFilesSentMail(smtpHost: smtp.host)
         self.pacing = pacing
         self.guardSeconds = max(0, guardSeconds)
         self.origin = origin
@@ -78,9 +82,39 @@ public struct Account: Sendable, Hashable, Codable {
         }
     }
 
+    /// Whether the sync service can mirror this account: a Gmail API account, or one with an IMAP server.
+    public var canSync: Bool { provider == .gmailAPI || imap != nil }
+
+    /// The account's IMAP server, for `purpose` ("drafts", "a follow-up round", …).
+    /// - Throws: ``MissingIMAP`` for an SMTP-only account, saying what to set.
+    public func imapServer(for purpose: String) throws(MissingIMAP) -> ServerEndpoint {
+        guard let imap else { throw MissingIMAP(email: email.description, purpose: purpose, fromEnvironment: origin == .environment) }
+        return imap
+    }
+
     /// Gmail and Outlook's SMTP put what they relay into Sent on their own; a second APPEND would show it twice.
     static func providerFilesSentMail(smtpHost: String) -> Bool {
         let host = smtpHost.lowercased()
         return host == "smtp.gmail.com" || host == "smtp.googlemail.com" || host.hasSuffix(".office365.com") || host == "smtp-mail.outlook.com"
+    }
+}
+
+/// Something that needs the account's IMAP server was tried on an SMTP-only account.
+public struct MissingIMAP: Error, Equatable, CustomStringConvertible {
+    public let email: String
+    public let purpose: String
+    public let fromEnvironment: Bool
+
+    public init(email: String, purpose: String, fromEnvironment: Bool) {
+        self.email = email
+        self.purpose = purpose
+        self.fromEnvironment = fromEnvironment
+    }
+
+    public var description: String {
+        let fix = fromEnvironment
+            ? "set IMAP_HOST (and IMAP_PORT, 993 by default) in .env"
+            : "add the account again with --imap"
+        return "\(email) is an SMTP-only account (no IMAP server), and \(purpose) needs IMAP to read the mailbox: \(fix); sending first emails works without it"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import OutreachCore
 import OutreachStore
 
@@ -10,11 +11,14 @@ final class JobLog: Sendable {
     /// The run's lease: once another worker has taken the job over, this log writes no more lines.
     private let fence: LeaseFence?
     private let onEvent: @Sendable (JobEvent) -> Void
+    /// Each line also goes to the process log at info (a row's outcome, with its row number), for log search tools.
+    private let logger: Logger
     private let pending = LockedBox<[JobEvent]>([])
     private let latest = LockedBox(Job.Counters())
 
-    init(jobID: Int64, jobs: any JobStore, fence: LeaseFence?, onEvent: @escaping @Sendable (JobEvent) -> Void) {
+    init(jobID: Int64, jobs: any JobStore, fence: LeaseFence?, logger: Logger, onEvent: @escaping @Sendable (JobEvent) -> Void) {
         self.jobID = jobID
+        self.logger = logger
         self.jobs = jobs
         self.fence = fence
         self.onEvent = onEvent
@@ -41,6 +45,7 @@ final class JobLog: Sendable {
         let event = JobEvent(jobID: jobID, kind: kind, row: row, email: email, detail: detail)
         pending.update { $0.append(event) }
         onEvent(event)
+        logger.info("\(kind.rawValue) \(detail)", metadata: row.map { ["row": "\($0)"] })
     }
 
     func info(_ detail: String) { event(.info, detail) }

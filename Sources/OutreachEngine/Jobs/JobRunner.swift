@@ -66,14 +66,23 @@ public struct JobRunner: Sendable {
         defer { renewal.cancel() }
         var logger = logger
         logger[metadataKey: "job"] = "\(claim.job.label)"
-        let log = JobLog(jobID: claim.job.id ?? 0, jobs: jobs, fence: claim.fence, onEvent: onEvent)
+        logger[metadataKey: "round"] = "\(claim.job.round)"
+        logger[metadataKey: "account.id"] = "\(claim.job.accountID)"
+        let log = JobLog(jobID: claim.job.id ?? 0, jobs: jobs, fence: claim.fence, logger: logger, onEvent: onEvent)
+        logger.info(
+            claim.interrupted ? "account lock acquired: the worker that ran this job stopped, its lease expired; continuing the job" : "account lock acquired; job started",
+            metadata: ["lease.holder": "\(claim.holder)", "lease.token": "\(claim.token)"]
+        )
         do {
             let outcome = try await execute(claim, keeper: keeper, log: log, logger: logger)
             try await log.flush()
-            if outcome.state == .running || keeper.wasLost { return .leaseLost }
+            if outcome.state == .running || keeper.wasLost {
+                logger.warning("account lock expired: another worker took the job over; this worker writes nothing more for it")
+                return .leaseLost
+            }
             try await jobs.finish(claim, state: outcome.state, counters: outcome.counters, note: outcome.note, runAt: outcome.runAt, now: Date())
             let ending = "\(outcome.state.rawValue)\(outcome.note.map { ": \($0)" } ?? "")"
-            logger.info("job \(ending)")
+            logger.info("job \(ending); account lock released", metadata: ["job.state": "\(outcome.state.rawValue)"])
             onEvent(JobEvent(jobID: claim.job.id ?? 0, kind: outcome.state == .failed ? .error : .info, detail: ending))
             return .finished(outcome.state)
         } catch is CancellationError {

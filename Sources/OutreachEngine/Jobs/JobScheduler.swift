@@ -24,6 +24,10 @@ public struct JobScheduler: Sendable {
         guard let account = try await registry.account(id: campaign.accountID) else {
             throw AccountRegistry.Problem.unknownAccount(email: "#\(campaign.accountID)")
         }
+        if account.provider == .smtpIMAP, let purpose = Self.imapPurpose(round: round, mode: spec.mode) {
+            // Refused now rather than when the worker reaches the first draft or the pre-planning sync.
+            do { _ = try account.imapServer(for: purpose) } catch { throw JobRuleError.needsIMAP(error) }
+        }
         let rows = try await Self.remainingRows(
             campaign: campaign, round: round, variant: spec.variant, excludingJob: nil, campaigns: campaigns, ledger: ledger
         )
@@ -31,6 +35,12 @@ public struct JobScheduler: Sendable {
             campaignID: campaignID, accountID: campaign.accountID, round: round, spec: spec, runAt: start, counters: Job.Counters(total: rows), ownerID: ownerID
         )
         return try await jobs.create(job, guardSeconds: account.guardSeconds, meanPauseSeconds: account.pacing.meanPause)
+    }
+
+    /// What in a round needs the account's IMAP server, or nil when it sends only (round 1, no drafts).
+    static func imapPurpose(round: Int, mode: RoundMode) -> String? {
+        if round > FirstRound.round { return "a follow-up round (it decides from the synced mailbox)" }
+        return [.sendAll, .sendSelected].contains(mode) ? nil : "the \(mode.rawValue) mode (drafts are saved in the mailbox)"
     }
 
     /// Moves a pending or paused job to a new start, under the same guard-window rule as creating it.

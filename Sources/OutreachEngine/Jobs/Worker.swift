@@ -59,7 +59,6 @@ public struct Worker: Sendable {
                 }
                 if let claim = claimed {
                     running += 1
-                    logger.info("running job \(claim.job.label) (round \(claim.job.round))")
                     group.addTask {
                         await runner.run(claim, onEvent: onEvent)
                         return true

@@ -87,10 +87,10 @@ actor MailSession: DeliverySession {
     }
 
     private func append(_ message: [UInt8], to use: IMAPMailbox.SpecialUse, flags: [IMAPConnection.AppendFlag]) async throws(TransportError) {
-        let connection = try await imapConnection()
+        let connection = try await imapConnection(for: use == .drafts ? "saving drafts" : "a copy in \(use.title)")
         if folders == nil { folders = try await connection.listMailboxes() }
         guard let folder = folders?.mailbox(for: use) else {
-            throw TransportError(.protocolFailure, server: account.imap.label, detail: "no \(use.title) folder found (neither marked \\\(use.title) nor named like one)")
+            throw TransportError(.protocolFailure, server: account.imap?.label ?? account.transportLabel, detail: "no \(use.title) folder found (neither marked \\\(use.title) nor named like one)")
         }
         try await connection.append(message, to: folder.name, flags: flags)
     }
@@ -98,15 +98,17 @@ actor MailSession: DeliverySession {
     /// Whether a message with this Message-ID is in the account's Sent folder (reconciling an unknown outcome).
     /// - Returns: nil when the account keeps no Sent folder we can find.
     func sentFolderHolds(messageID: String, handedOverAt: Date) async throws(TransportError) -> Bool? {
-        let connection = try await imapConnection()
+        let connection = try await imapConnection(for: "looking a message up in Sent")
         if folders == nil { folders = try await connection.listMailboxes() }
         guard let sent = folders?.mailbox(for: .sent) else { return nil }
         return try await connection.uidSearch(in: sent.name, header: "Message-ID", contains: "<\(messageID)>").isEmpty == false
     }
 
-    private func imapConnection() async throws(TransportError) -> IMAPConnection {
+    private func imapConnection(for purpose: String) async throws(TransportError) -> IMAPConnection {
         if let imap { return imap }
-        let connection = IMAPConnection(endpoint: account.imap, trust: account.trust, logger: logger)
+        let endpoint: ServerEndpoint
+        do { endpoint = try account.imapServer(for: purpose) } catch { throw TransportError(.configuration, server: account.transportLabel, detail: error.description) }
+        let connection = IMAPConnection(endpoint: endpoint, trust: account.trust, logger: logger)
         try await connection.connect()
         try await connection.authenticate(username: account.username, credential: try await credential())
         imap = connection

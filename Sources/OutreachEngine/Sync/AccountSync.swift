@@ -86,9 +86,10 @@ public struct AccountSync: Sendable {
                 throw error
             }
         }
+        let endpoint = try account.imapServer(for: "the sync (which follow-ups decide from)")
         let credential = try await registry.credential(for: account, logger: logger)
 
-        let imap = IMAPConnection(endpoint: account.imap, trust: account.trust, logger: logger)
+        let imap = IMAPConnection(endpoint: endpoint, trust: account.trust, logger: logger)
         do {
             try await imap.connect()
             try await imap.authenticate(username: account.username, credential: credential)

@@ -31,31 +31,14 @@ extension WebApp {
     static func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
 
     static func reportValues(_ report: VariantReport) -> [String: Any] {
-        let baseline = report.variants.first
-        let rows: [[String: Any]] = report.variants.map { variant in
-            var comparison = "baseline"
-            if let baseline, variant.name != baseline.name {
-                if let test = ABStatistics.compare(successesA: baseline.replies, trialsA: baseline.sent, successesB: variant.replies, trialsB: variant.sent) {
-                    comparison = String(format: "p = %.3f, ", test.pValue) + (test.significant ? "significant" : "not significant")
-                } else {
-                    comparison = "not enough data"
-                }
-            }
-            return [
+        let first = report.rounds.first { $0.round == 1 } ?? VariantReport.Round(round: 1, variants: [])
+        let rows: [[String: Any]] = first.variants.map { variant in
+            [
                 "name": variant.name, "sent": variant.sent, "replies": variant.replies, "rate": percent(variant.rate),
-                "low": percent(variant.interval.low), "high": percent(variant.interval.high), "comparison": comparison,
+                "low": percent(variant.interval.low), "high": percent(variant.interval.high), "comparison": variant.comparison(against: first.baseline),
             ]
         }
-        let significant = report.variants.dropFirst().contains { variant in
-            baseline.flatMap { ABStatistics.compare(successesA: $0.replies, trialsA: $0.sent, successesB: variant.replies, trialsB: variant.sent) }?.significant ?? false
-        }
-        return [
-            "variants": rows, "baseline": baseline?.name ?? "-", "chart": chart(report),
-            "verdict": report.variants.count < 2
-                ? "Only one variant: add a variant column to the master file to compare templates."
-                : significant ? "At least one variant differs from \(baseline?.name ?? "") beyond chance (two-proportion z-test, 5% level)."
-                    : "No difference beyond chance yet (two-proportion z-test, 5% level): keep sending, or treat the variants as equal.",
-        ]
+        return ["variants": rows, "baseline": first.baseline?.name ?? "-", "chart": chart(report), "verdict": first.verdict]
     }
 
     /// Bars with 95% interval whiskers, as inline SVG (no script, no external asset).

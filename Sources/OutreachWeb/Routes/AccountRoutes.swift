@@ -15,7 +15,7 @@ extension WebApp {
                 let id = account.id ?? 0
                 let sentToday = try await database.deliveries.sentTimes(accountID: id, since: Date().addingTimeInterval(-86_400)).count
                 var row: [String: Any] = [
-                    "id": id, "email": account.email.description, "smtp": account.smtp.url, "imap": account.imap.url,
+                    "id": id, "email": account.email.description, "smtp": account.smtp.url, "imap": account.imap?.url ?? "none (SMTP only: first emails only)",
                     "lastSync": statuses[id].map { JobTime.format($0.syncedAt) } ?? "not yet", "indexed": try await database.threads.messageCount(accountID: id),
                     "sentToday": sentToday, "cap": account.dailyCap.limit == 0 ? "no cap" : String(account.dailyCap.limit),
                     "capSetting": account.pacing.dailyCap.map(String.init) ?? "", "delay": DurationText.format(seconds: account.pacing.delaySeconds),
@@ -31,7 +31,7 @@ extension WebApp {
                     row["imap"] = "sync through Gmail history"
                 } else if account.oauth != nil {
                     row["smtp"] = account.smtp.url + " (XOAUTH2)"
-                    row["imap"] = account.imap.url + " (XOAUTH2)"
+                    row["imap"] = (account.imap?.url ?? "none") + " (XOAUTH2)"
                 }
                 if let reason = account.oauth?.needsReconnect {
                     row["needsReconnect"] = reason

@@ -43,7 +43,7 @@ struct PendingGoogleConnect: Sendable {
 }
 
 extension WebApp {
-    static let googleCallbackPath = "/oauth2/callback"
+    static let googleCallbackPath = SeedSettings.googleCallbackPath
 
     func addGoogleConnectRoutes(to router: Router<WebContext>) {
         router.post("/accounts/google") { request, context in
@@ -60,6 +60,10 @@ extension WebApp {
             let email: EmailAddress
             do { email = try EmailAddress(parsing: form.text("email") ?? "") } catch {
                 return message("Connect with Google", "Enter the Gmail address to connect (\(error)).", link: "/accounts", session: context.session, status: .badRequest)
+            }
+            if let problem = SeedSettings.redirectProblem(google.redirectURI) {
+                // Google would send the browser (and the code) to an address where nothing of Outreach answers.
+                return message("Connect with Google is not set up", problem + " Then restart `outreach serve`.", link: "/accounts", session: context.session, status: .badRequest)
             }
             // The address Google sends the browser back to, with the code: from the configuration only. A Host
             // header is whatever the client wrote, and a code sent to the wrong host is someone else's to redeem.

@@ -29,7 +29,8 @@ public struct SyncTimerService: Service {
             while !Task.isCancelled {
                 var storeFault: StorageFault?
                 do {
-                    for account in try await database.accounts.allAccounts() {
+                    // Through the registry: the `.env` account's servers come from `.env`. SMTP-only accounts have no mailbox to mirror.
+                    for account in try await registry.all() where account.canSync {
                         guard let id = account.id, !Task.isCancelled else { continue }
                         do {
                             let report = try await sync.run(account: account)
@@ -60,7 +61,8 @@ public struct SyncTimerService: Service {
                 } else {
                     storeFailures = 0
                 }
-                try await Task.sleep(for: .seconds(pause))
+                // Cancelled while it waits: SIGTERM, a clean end (an error here would make `serve` exit with one).
+                do { try await Task.sleep(for: .seconds(pause)) } catch { return }
             }
         }
     }

@@ -19,6 +19,9 @@ final class FakeGmailServer: Sendable {
     /// Where a mail server checks an access token, as Gmail's IMAP and SMTP servers do at Google.
     var tokenInfoURL: String { apiBase + "/tokeninfo" }
 
+    /// How long a test's OAuth loopback listener waits for the browser's redirect.
+    static let listenerTimeout = 170
+
     /// The scopes ``connect(loginHint:http:)`` asks for.
     static let scopes = ["https://www.googleapis.com/auth/gmail.modify", "openid", "email"]
 
@@ -89,7 +92,9 @@ final class FakeGmailServer: Sendable {
     func connect(loginHint: String?, http: HTTPClient) async throws -> Connected {
         let browser = HTTPClient(label: "test browser", logger: Logger(label: "test"))
         let (urls, continuation) = AsyncStream.makeStream(of: String.self)
-        let flow = OAuthLoopbackFlow(client: client, scopes: Self.scopes, loginHint: loginHint, http: http, timeoutSeconds: 30)
+        // The listener waits as long as the test may: on a busy two-core machine the cooperative pool can be held by
+        // other suites' blocking work for minutes, and a listener that gave up meanwhile refuses the "browser".
+        let flow = OAuthLoopbackFlow(client: client, scopes: Self.scopes, loginHint: loginHint, http: http, timeoutSeconds: Self.listenerTimeout)
         async let tokens = flow.run { continuation.yield($0) }
         var iterator = urls.makeAsyncIterator()
         let consentURL = try #require(await iterator.next())
