@@ -1,6 +1,7 @@
 /// A sending identity: the mailbox prospects see in From, and the servers that send and mirror its mail.
 public struct Account: Sendable, Hashable, Codable {
-    /// Where the account's settings live. Accounts from a seed-style `.env` are read on every start and never stored.
+    /// Where the account's settings live. The seed-style `.env` account is read on every start; once a campaign names
+    /// it, a row holds its id and pacing, while its servers, login and password keep coming from `.env`.
     public enum Origin: String, Sendable, Codable { case database, environment }
 
     /// How mail goes out and comes back.
