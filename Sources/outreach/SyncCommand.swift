@@ -44,7 +44,9 @@ extension Outreach {
             let accounts: [OutreachCore.Account]
             if let account { accounts = [try await registry.account(email: account)] } else { accounts = try await registry.all().filter { $0.origin == .database } }
             guard !accounts.isEmpty else { throw ValidationError("no stored account to sync; add one with `outreach account add`") }
-            let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: context.logger)
+            let sync = AccountSync(
+                index: database.threads, ledger: database.deliveries, campaigns: database.campaigns, jobs: database.jobs, registry: registry, logger: context.logger
+            )
             let interactive = isatty(STDOUT_FILENO) == 1
             let interval = try DurationText.seconds(every)
             var failures = 0
