@@ -19,6 +19,26 @@ public protocol DeliveryLedger: Sendable {
     func sentTimes(accountID: Int64, since: Date) async throws -> [Date]
     /// When the account first sent a message in any campaign; nil before its first send.
     func firstSend(accountID: Int64) async throws -> Date?
+    /// The rows still `drafted` in the account's campaigns, any round, oldest first, each with its prospect's address:
+    /// the drafts the operator may yet send by hand from their own mail client, which the sync watches for.
+    func drafts(accountID: Int64) async throws -> [DraftedDelivery]
+    /// A drafted row whose draft the sync found sent: written as `sent` with the Message-ID, thread key, time, note
+    /// and Gmail ids of `sent`. Nothing is written unless the row is still `drafted` and no other row has that
+    /// Message-ID (a client that gave an edited draft a new one could, in principle, reuse one).
+    /// - Returns: whether the row changed.
+    func recordSentDraft(_ sent: Delivery) async throws -> Bool
+}
+
+/// A drafted ledger row and the address its draft is to.
+public struct DraftedDelivery: Sendable {
+    public let delivery: Delivery
+    /// The prospect's address as stored (normalized).
+    public let email: String
+
+    public init(delivery: Delivery, email: String) {
+        self.delivery = delivery
+        self.email = email
+    }
 }
 
 extension DeliveryLedger {

@@ -129,6 +129,30 @@ public struct PostgresDeliveryLedger: DeliveryLedger {
         ) { try $0.get("sentAt", as: Date.self) }
     }
 
+    public func drafts(accountID: Int64) async throws -> [DraftedDelivery] {
+        try await db.rows(
+            #"""
+            SELECT \#(unescaped: Self.columns), p.email AS "prospectEmail" FROM delivery d JOIN prospect p ON p.id = d."prospectID"
+            JOIN campaign c ON c.id = p."campaignID" WHERE c."accountID" = \#(accountID) AND d.state = 'drafted' ORDER BY d.id
+            """#
+        ) { row in DraftedDelivery(delivery: try Self.delivery(row), email: try row.get("prospectEmail")) }
+    }
+
+    public func recordSentDraft(_ sent: Delivery) async throws -> Bool {
+        guard let id = sent.id else { throw StoreError.corrupt("a delivery without id cannot be updated") }
+        let changed = try await db.rows(
+            #"""
+            UPDATE delivery SET state = 'sent', "messageID" = \#(sent.messageID), "threadKey" = \#(sent.threadKey), "replyText" = \#(sent.replyText),
+                "updatedAt" = \#(sent.updatedAt), "sentAt" = \#(sent.sentAt), "gmailMessageID" = \#(sent.gmailMessageID),
+                "gmailThreadID" = \#(sent.gmailThreadID)
+            WHERE id = \#(id) AND state = 'drafted'
+                AND NOT EXISTS (SELECT 1 FROM delivery other WHERE other."messageID" = \#(sent.messageID) AND other.id <> \#(id))
+            RETURNING id
+            """#
+        ) { try $0.get("id", as: Int64.self) }
+        return !changed.isEmpty
+    }
+
     public func firstSend(accountID: Int64) async throws -> Date? {
         try await db.first(
             #"""

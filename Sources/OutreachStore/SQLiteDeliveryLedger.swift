@@ -165,6 +165,35 @@ public struct SQLiteDeliveryLedger: DeliveryLedger {
         }
     }
 
+    public func drafts(accountID: Int64) async throws -> [DraftedDelivery] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db, sql: """
+                    SELECT delivery.*, prospect.email AS prospectEmail FROM delivery JOIN prospect ON prospect.id = delivery.prospectID
+                    JOIN campaign ON campaign.id = prospect.campaignID WHERE campaign.accountID = ? AND delivery.state = 'drafted'
+                    ORDER BY delivery.id
+                    """, arguments: [accountID]
+            ).map { row in DraftedDelivery(delivery: try DeliveryRow(row: row).delivery(), email: row["prospectEmail"]) }
+        }
+    }
+
+    public func recordSentDraft(_ sent: Delivery) async throws -> Bool {
+        guard let id = sent.id else { throw StoreError.corrupt("a delivery without id cannot be updated") }
+        return try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE delivery SET state = 'sent', messageID = ?, threadKey = ?, replyText = ?, updatedAt = ?, sentAt = ?, gmailMessageID = ?,
+                    gmailThreadID = ?
+                    WHERE id = ? AND state = 'drafted' AND NOT EXISTS (SELECT 1 FROM delivery other WHERE other.messageID = ? AND other.id <> ?)
+                    """,
+                arguments: [
+                    sent.messageID, sent.threadKey, sent.replyText, sent.updatedAt, sent.sentAt, sent.gmailMessageID, sent.gmailThreadID, id, sent.messageID, id,
+                ]
+            )
+            return db.changesCount > 0
+        }
+    }
+
     public func firstSend(accountID: Int64) async throws -> Date? {
         try await writer.read { db in
             try Date.fetchOne(

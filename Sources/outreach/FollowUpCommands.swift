@@ -30,7 +30,9 @@ extension Outreach {
     /// Brings the campaign account's index up to date, so decisions are at most minutes stale.
     static func syncBeforePlanning(_ campaign: Campaign, database: Stores, registry: AccountRegistry, context: CommandContext) async throws {
         guard let account = try await registry.account(id: campaign.accountID) else { return }
-        let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: context.logger)
+        let sync = AccountSync(
+            index: database.threads, ledger: database.deliveries, campaigns: database.campaigns, jobs: database.jobs, registry: registry, logger: context.logger
+        )
         let report = try await sync.run(account: account)
         FileHandle.standardError.write(Data("Synced \(account.email): \(report.newMessages) new messages.\n".utf8))
     }

@@ -53,7 +53,9 @@ extension Outreach {
                 // Only SMTP-only accounts: nothing to read, and nothing failed.
                 if accounts.isEmpty { return }
             }
-            let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: context.logger)
+            let sync = AccountSync(
+                index: database.threads, ledger: database.deliveries, campaigns: database.campaigns, jobs: database.jobs, registry: registry, logger: context.logger
+            )
             let interactive = isatty(STDOUT_FILENO) == 1
             let interval = try DurationText.seconds(every)
             var failures = 0

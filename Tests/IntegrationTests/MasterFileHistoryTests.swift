@@ -49,12 +49,14 @@ struct MasterFileHistoryTests {
         #expect(imported.stdout.contains("Round 1's ledger restored from the file's history: 5 sent."), "\(imported.output)")
         #expect(after == before, "the plan differs on the installation that imported the export:\nhere:\n\(before)\nthere:\n\(after)")
 
-        // The original app's master file: its columns plus message_id, thread_id and a status in its words.
+        // The original app's master file: its columns plus message_id, thread_id and a status in its words. p3's
+        // draft was never sent: its Message-ID is in no Sent folder (a drafted row whose message is there turns sent
+        // at the sync, see DraftsSentByHandTests).
         let legacy = """
             email,first,message_id,thread_id,status
             p1@example.test,Name1,<\(roots[0])>,18c0ffee00000001,SENT
             p2@example.test,Name2,<\(roots[1])>,18c0ffee00000002,SENT
-            p3@example.test,Name3,<\(roots[2])>,,DRAFTED
+            p3@example.test,Name3,<never-sent.p3@example.test>,,DRAFTED
             p4@example.test,Name4,,,ERROR
             p5@example.test,Name5,<\(roots[4])>,,Maybe
 

@@ -149,6 +149,59 @@ struct DeliveryLedgerTests {
         }
     }
 
+    @Test(
+        "drafts are the account's drafted rows; a draft sent by hand becomes sent once, with its new Message-ID; a row not drafted or a Message-ID in use is refused",
+        arguments: StoreKind.allCases
+    )
+    func draftSentByHand(_ kind: StoreKind) async throws {
+        try await kind.withDatabase { database in
+            let stores = try await database.open()
+            let (accountID, campaignID, prospects) = try await Self.campaign(stores, count: 4)
+            let (_, _, other) = try await Self.campaign(stores, account: "o@example.com", name: "O", count: 1)
+            let stored = Date(timeIntervalSince1970: 1_795_953_600)
+            var drafts: [Delivery] = []
+            for (i, prospect) in prospects.prefix(3).enumerated() {
+                drafts.append(try await stores.deliveries.insert(Delivery(
+                    prospectID: prospect, round: 1, state: .drafted, action: .draft, messageID: "d\(i)@x.example", threadKey: "d\(i)@x.example",
+                    updatedAt: stored, jobID: 7, gmailMessageID: "g\(i)", gmailThreadID: "t\(i)"
+                )))
+            }
+            let sentRow = try await stores.deliveries.insert(
+                Delivery(prospectID: prospects[3], round: 1, state: .sent, action: .send, messageID: "s@x.example", sentAt: stored)
+            )
+            _ = try await stores.deliveries.insert(Delivery(prospectID: other[0], round: 1, state: .drafted, action: .draft, messageID: "o@x.example"))
+            let listed = try await stores.deliveries.drafts(accountID: accountID)
+            #expect(listed.map(\.delivery.messageID) == ["d0@x.example", "d1@x.example", "d2@x.example"])
+            #expect(listed.map(\.email) == ["p1@example.com", "p2@example.com", "p3@example.com"])
+            Self.expectSame(listed.first?.delivery, drafts[0])
+
+            var sent = drafts[0]
+            sent.state = .sent
+            sent.messageID = "new@client.example"
+            sent.threadKey = "new@client.example"
+            sent.sentAt = stored.addingTimeInterval(3600.5)
+            sent.replyText = "sent by hand from its draft (the client gave it a new Message-ID <new@client.example>)"
+            sent.gmailMessageID = "g9"
+            sent.gmailThreadID = "t9"
+            #expect(try await stores.deliveries.recordSentDraft(sent))
+            #expect(try await stores.deliveries.recordSentDraft(sent) == false, "a row no longer drafted is not written again")
+            var taken = drafts[1]
+            taken.state = .sent
+            taken.messageID = "s@x.example"
+            #expect(try await stores.deliveries.recordSentDraft(taken) == false, "another row's Message-ID is refused")
+            var settled = sentRow
+            settled.messageID = "other@x.example"
+            #expect(try await stores.deliveries.recordSentDraft(settled) == false, "a row that is not drafted is refused")
+
+            let rows = try await stores.deliveries.deliveries(campaignID: campaignID, round: 1)
+            Self.expectSame(rows[prospects[0]], sent)
+            #expect(rows[prospects[1]]?.state == .drafted && rows[prospects[1]]?.messageID == "d1@x.example")
+            #expect(rows[prospects[3]]?.messageID == "s@x.example")
+            #expect(try await stores.deliveries.drafts(accountID: accountID).map(\.delivery.messageID) == ["d1@x.example", "d2@x.example"])
+            #expect(Self.sameMillisecond(try await stores.deliveries.firstSend(accountID: accountID), stored))
+        }
+    }
+
     /// `recordHandOver` blocks its thread: it runs on a thread of its own, as on an SMTP connection's.
     static func handOver(_ ledger: any DeliveryLedger, _ delivery: Delivery, fence: LeaseFence? = nil) async throws -> Int64 {
         try await PostgresServer.offPool { try ledger.recordHandOver(delivery, fence: fence) }

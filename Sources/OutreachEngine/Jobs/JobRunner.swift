@@ -191,7 +191,7 @@ public struct JobRunner: Sendable {
             plan = { prospect in FirstRound.plan(prospect, mode: mode, render: render) }
         } else {
             // Right before planning the account is synced, and again every few minutes of a long round.
-            let sync = AccountSync(index: index, ledger: ledger, registry: registry, logger: logger)
+            let sync = AccountSync(index: index, ledger: ledger, campaigns: campaigns, jobs: jobs, registry: registry, logger: logger)
             do {
                 let report = try await sync.run(account: account)
                 log.info("synced \(account.email) before planning: \(report.newMessages) new messages")

@@ -108,8 +108,12 @@ public struct FollowUpRound: Sendable {
         for id in oursInThread + ourIDs where !chain.contains(id) { chain.append(id) }
         let last = thread.last { $0.direction == .ours }?.messageID ?? ourIDs.last ?? root
         if let position = chain.firstIndex(of: last) { chain = Array(chain[...position]) }
+        var decision = FollowUpDecision.decide(evidence, force: force, countDomainReplies: countDomainReplies)
+        if first.action == .draft, let note = first.replyText, note.hasPrefix(HandSentDrafts.note) {
+            decision = FollowUpDecision(verdict: decision.verdict, reason: decision.reason + " (round 1 was \(note))")
+        }
         return RowDecision(
-            decision: FollowUpDecision.decide(evidence, force: force, countDomainReplies: countDomainReplies), root: root, inReplyTo: last,
+            decision: decision, root: root, inReplyTo: last,
             references: chain, originalSubject: originalSubject,
             gmailThreadID: first.gmailThreadID ?? thread.first { $0.messageID == root }?.gmailThreadID
         )

@@ -48,13 +48,22 @@ public struct AccountSync: Sendable {
     let registry: AccountRegistry
     let logger: Logger
     let batchSize: UInt32
+    /// Drafted rows whose drafts the operator sent by hand turn `sent` when the sync finds them in Sent.
+    let handSent: HandSentDrafts
 
-    public init(index: any ThreadIndex, ledger: any DeliveryLedger, registry: AccountRegistry, logger: Logger, batchSize: UInt32 = 500) {
+    /// - Parameters:
+    ///   - campaigns, jobs: where a drafted row's recipient and template are, to know a draft the operator's client
+    ///     sent under a new Message-ID.
+    public init(
+        index: any ThreadIndex, ledger: any DeliveryLedger, campaigns: any CampaignStore, jobs: any JobStore, registry: AccountRegistry, logger: Logger,
+        batchSize: UInt32 = 500
+    ) {
         self.index = index
         self.ledger = ledger
         self.registry = registry
         self.logger = logger
         self.batchSize = batchSize
+        self.handSent = HandSentDrafts(ledger: ledger, campaigns: campaigns, jobs: jobs, logger: logger)
     }
 
     /// - Parameter since: bounds the first sync of a folder. Default: one day before the account's first send, or
@@ -76,7 +85,7 @@ public struct AccountSync: Sendable {
             // messages side by side; the first also lists and reads the history.
             let clients = try (0..<max(1, registry.gmail.concurrentReads)).map { _ in try registry.gmailAPI(for: account, logger: logger) }
             do {
-                let report = try await GmailSync(index: index, logger: logger).run(
+                let report = try await GmailSync(index: index, handSent: handSent, logger: logger).run(
                     account: account, accountID: accountID, readers: clients.map(\.api), bound: firstSyncBound, progress: progress
                 )
                 for client in clients { await client.http.close() }
@@ -97,16 +106,19 @@ public struct AccountSync: Sendable {
             // the same session — half a second at 20,000 messages, on every incremental sync.
             var report = Report()
             report.folders.append(
-                try await sync(folder: "INBOX", imap: imap, account: account, accountID: accountID, bound: firstSyncBound, progress: progress)
+                try await sync(folder: "INBOX", isSent: false, imap: imap, account: account, accountID: accountID, bound: firstSyncBound, progress: progress)
             )
             let mailboxes = try await imap.listMailboxes()
             var folders: [String] = []
             for use in Self.folderUses {
                 if let box = mailboxes.mailbox(for: use), box.name != "INBOX", !folders.contains(box.name) { folders.append(box.name) }
             }
+            let sent = mailboxes.mailbox(for: .sent)?.name
             for folder in folders {
                 report.folders.append(
-                    try await sync(folder: folder, imap: imap, account: account, accountID: accountID, bound: firstSyncBound, progress: progress)
+                    try await sync(
+                        folder: folder, isSent: folder == sent, imap: imap, account: account, accountID: accountID, bound: firstSyncBound, progress: progress
+                    )
                 )
             }
             await imap.logout()
@@ -118,7 +130,7 @@ public struct AccountSync: Sendable {
     }
 
     private func sync(
-        folder: String, imap: IMAPConnection, account: Account, accountID: Int64, bound: Date, progress: @Sendable (Progress) -> Void
+        folder: String, isSent: Bool, imap: IMAPConnection, account: Account, accountID: Int64, bound: Date, progress: @Sendable (Progress) -> Void
     ) async throws -> FolderReport {
         let saved = try await index.mailboxState(accountID: accountID, folder: folder)
         // Nothing new is the common case: STATUS tells without opening the folder, which on a large Maildir costs
@@ -190,6 +202,16 @@ public struct AccountSync: Sendable {
                 )
             }
             added += try await index.ingest(messages, accountID: accountID)
+            if isSent {
+                // Before the folder's position is saved: a sync that dies here reads the batch again.
+                var matches = try await handSent.matches(in: messages, accountID: accountID)
+                if !matches.isEmpty {
+                    // Some clients keep drafts in Sent too: a message flagged \Draft there was never sent.
+                    let drafts = Set(try await imap.uidSearchDrafts())
+                    matches.removeAll { drafts.contains(batch[$0.position].uid) }
+                    try await handSent.record(matches)
+                }
+            }
             fetched += batch.count
             state.lastUID = max(end ?? 0, batch.map(\.uid).max() ?? 0, state.lastUID)
             state.syncedAt = Date()

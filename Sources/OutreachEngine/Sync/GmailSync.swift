@@ -7,8 +7,9 @@ import OutreachTransport
 
 /// Mirrors a Gmail API account into the thread index, as ``AccountSync`` does over IMAP: the first sync lists the
 /// bounded window (messages.list, then messages.get with the header fields the index needs); later syncs read only
-/// what changed since the stored history id (history.list, messageAdded). A history id Gmail no longer keeps (404)
-/// falls back to the full bounded listing, which skips what is already indexed.
+/// what changed since the stored history id (history.list: messageAdded, and labelAdded with SENT for drafts the user
+/// sent from Gmail). A history id Gmail no longer keeps (404) falls back to the full bounded listing, which skips what
+/// is already indexed. A drafted ledger row whose draft shows up sent becomes `sent` (``HandSentDrafts``).
 ///
 /// Read-only: nothing is modified, labelled or marked read. Gmail's message and thread ids are kept beside each
 /// Message-ID, so a reply Gmail threaded without References still lands in round 1's thread.
@@ -17,6 +18,7 @@ struct GmailSync: Sendable {
     static let stateFolder = "[Gmail API]"
 
     let index: any ThreadIndex
+    let handSent: HandSentDrafts
     let logger: Logger
 
     /// - Parameter readers: Gmail clients of the account, read on side by side; the first also lists.
@@ -59,6 +61,7 @@ struct GmailSync: Sendable {
             )
             let (messages, oldest) = try await fetch(page.messages, account: account, accountID: accountID, readers: readers, bound: canSearch ? nil : bound)
             added += try await index.ingest(messages, accountID: accountID)
+            try await handSent.settle(messages.filter { $0.folder == "Sent" }, accountID: accountID)
             fetched += messages.count
             progress(AccountSync.Progress(folder: "Gmail", fetched: fetched, total: nil))
             pageToken = page.nextPageToken
@@ -73,17 +76,24 @@ struct GmailSync: Sendable {
     ) async throws -> AccountSync.FolderReport {
         let api = readers[0]
         var refs: [GmailMessageRef] = []
-        var seen = Set<String>()
+        var seen: [String: Int] = [:]
         var pageToken: String?
         var latest = saved.highestModSeq
         repeat {
             let page = try await api.history(startHistoryID: saved.highestModSeq, pageToken: pageToken)
-            for ref in page.added where seen.insert(ref.id).inserted { refs.append(ref) }
+            for ref in page.added {
+                // Its latest labels count: a draft added and then sent in the same span is a sent message.
+                if let earlier = seen[ref.id] { refs[earlier] = ref } else {
+                    seen[ref.id] = refs.count
+                    refs.append(ref)
+                }
+            }
             latest = max(latest, page.historyID)
             pageToken = page.nextPageToken
         } while pageToken != nil
         let (messages, _) = try await fetch(refs, account: account, accountID: accountID, readers: readers, bound: nil)
         let added = try await index.ingest(messages, accountID: accountID)
+        try await handSent.settle(messages.filter { $0.folder == "Sent" }, accountID: accountID)
         progress(AccountSync.Progress(folder: "Gmail", fetched: messages.count, total: refs.count))
         // Saved after the messages are in: a sync that dies halfway reads the same history again.
         try await saveHistoryID(latest, accountID: accountID)

@@ -122,10 +122,14 @@ public actor GmailAPI {
         return (draftID, try ref(item, in: "drafts.create"))
     }
 
-    /// `history.list?historyTypes=messageAdded` from `startHistoryID`. Gmail's 404 (the id is older than it keeps)
-    /// throws an error whose ``TransportError/isGmailHistoryExpired`` is true: do a full sync then.
+    /// `history.list?historyTypes=messageAdded&historyTypes=labelAdded` from `startHistoryID`: the messages added, and
+    /// those that were given the SENT label (a draft the user sent from Gmail keeps its message and changes labels).
+    /// Gmail's 404 (the id is older than it keeps) throws an error whose ``TransportError/isGmailHistoryExpired`` is
+    /// true: do a full sync then.
     public func history(startHistoryID: UInt64, pageToken: String?, maxResults: Int = 500) async throws(TransportError) -> GmailHistoryPage {
-        var parameters = [("startHistoryId", String(startHistoryID)), ("historyTypes", "messageAdded"), ("maxResults", String(maxResults))]
+        var parameters = [
+            ("startHistoryId", String(startHistoryID)), ("historyTypes", "messageAdded"), ("historyTypes", "labelAdded"), ("maxResults", String(maxResults)),
+        ]
         if let pageToken { parameters.append(("pageToken", pageToken)) }
         let json = try await perform(
             Call(name: "history.list", method: "GET", path: "history", query: parameters, units: 2, scope: Self.readScope, historyStart: startHistoryID)
@@ -133,6 +137,10 @@ public actor GmailAPI {
         var added: [GmailMessageRef] = []
         for record in json["history"] as? [[String: Any]] ?? [] {
             for entry in record["messagesAdded"] as? [[String: Any]] ?? [] {
+                guard let item = entry["message"] as? [String: Any] else { continue }
+                added.append(try ref(item, in: "history.list"))
+            }
+            for entry in record["labelsAdded"] as? [[String: Any]] ?? [] where (entry["labelIds"] as? [String])?.contains("SENT") == true {
                 guard let item = entry["message"] as? [String: Any] else { continue }
                 added.append(try ref(item, in: "history.list"))
             }

@@ -20,9 +20,10 @@ public struct GmailMessagePage: Sendable {
     }
 }
 
-/// One page of `history.list` (messageAdded only).
+/// One page of `history.list` (messageAdded, and labelAdded with SENT).
 public struct GmailHistoryPage: Sendable {
-    /// The messages added, oldest first, with their labels at the time.
+    /// The messages added or labelled SENT, oldest first, with their labels at the time (one message may come twice:
+    /// added as a draft, then sent).
     public let added: [GmailMessageRef]
     public let nextPageToken: String?
     /// The mailbox's current history id: the next sync's start once the last page is read.

@@ -283,6 +283,20 @@ public actor IMAPConnection {
         return try uidSearch(key, session: s, command: "UID SEARCH SINCE")
     }
 
+    /// UIDs of the messages flagged \Draft in the folder open now (UID SEARCH DRAFT): a draft some clients keep in Sent
+    /// was never sent.
+    public func uidSearchDrafts() throws(TransportError) -> [UInt32] {
+        let s = try connected()
+        // libetpan has no helper for the flag keys: the general constructor, with every other criterion empty.
+        guard let key = mailimap_search_key_new(
+            Int32(MAILIMAP_SEARCH_KEY_DRAFT), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, 0, nil, nil, nil, nil, nil,
+            nil, 0, nil, nil, nil
+        ) else {
+            throw TransportError(.configuration, server: endpoint.label, detail: "out of memory")
+        }
+        return try uidSearch(key, session: s, command: "UID SEARCH DRAFT")
+    }
+
     /// UIDs of the messages in `mailbox` whose header `field` contains `value` (EXAMINE, then UID SEARCH HEADER):
     /// how an unknown outcome is reconciled against Sent by Message-ID.
     public func uidSearch(in mailbox: String, header field: String, contains value: String) throws(TransportError) -> [UInt32] {

@@ -106,7 +106,9 @@ extension WebApp {
     /// thrown: the plan is then made from the index as it is, and the page says when it was last synced.
     func syncAccount(of campaign: Campaign) async throws {
         guard let account = try await database.accounts.account(id: campaign.accountID) else { return }
-        let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: logger)
+        let sync = AccountSync(
+            index: database.threads, ledger: database.deliveries, campaigns: database.campaigns, jobs: database.jobs, registry: registry, logger: logger
+        )
         do {
             _ = try await sync.run(account: account)
             try await database.syncStatus.record(SyncStatus(accountID: account.id ?? 0, syncedAt: Date(), error: nil))

@@ -21,7 +21,9 @@ public struct SyncTimerService: Service {
     }
 
     public func run() async throws {
-        let sync = AccountSync(index: database.threads, ledger: database.deliveries, registry: registry, logger: logger)
+        let sync = AccountSync(
+            index: database.threads, ledger: database.deliveries, campaigns: database.campaigns, jobs: database.jobs, registry: registry, logger: logger
+        )
         try await cancelWhenGracefulShutdown {
             // A database that refuses writes (disk full) must not end `serve`: the timer waits and tries again,
             // sooner than its interval at first, so syncing resumes soon after the operator has fixed the cause.

@@ -1415,6 +1415,40 @@ class Fake:
         mb.remove(msg, self.retention)
         return None
 
+    def m_drafts_send(self, mb, params, query, body, media, proto):
+        """drafts.send: the draft goes to the recipients in its To, Cc and Bcc.
+        Sent as it is, it keeps its message (id, thread, Message-ID): DRAFT
+        gives way to SENT (history: labelRemoved, then labelAdded).  Sent with
+        new content (message.raw, or an upload), the draft's message is
+        replaced: deleted, and the new content sent as a new message (history:
+        messageDeleted, then messageAdded)."""
+        body = body or {}
+        did = body.get("id")
+        msg = self.draft(mb, did)
+        message = body.get("message") or {}
+        if media is not None or message.get("raw"):
+            raw = self.decode_raw(message, media)
+            recipients = self.check_recipients(raw)
+            del mb.drafts[did]
+            mb.remove(msg, self.retention)
+            labels = ["UNREAD", "SENT", "INBOX"] if mb.address in recipients else ["SENT"]
+            requested = message.get("threadId")
+            if requested is None and msg.thread_id in mb.threads:
+                requested = msg.thread_id
+            sent = self.ingest(mb, raw, labels, requested_thread=requested, outgoing=True)
+        else:
+            recipients = self.check_recipients(msg.raw)
+            del mb.drafts[did]
+            msg.labels.remove("DRAFT")
+            mb.record("labelRemoved", msg, self.retention, ["DRAFT"])
+            added = ["UNREAD", "SENT", "INBOX"] if mb.address in recipients else ["SENT"]
+            msg.labels += added
+            msg.internal_date = now_ms()
+            mb.record("labelAdded", msg, self.retention, added)
+            sent = msg
+        self.deliver_local(sent.raw, recipients, mb.address)
+        return {"id": sent.id, "threadId": sent.thread_id, "labelIds": list(sent.labels)}
+
     def m_messages_get(self, mb, params, query, body, media, proto):
         msg = self.get_msg(mb, params["id"])
         fmt = query.get("format", ["full"])[0]

@@ -638,6 +638,35 @@ def run(st):
     s, recs, _ = alice.history_all(int(prof_before["historyId"]), types=("messageDeleted",))
     check(s == 200 and len(recs) == 1 and recs[0]["messagesDeleted"][0]["message"]["id"]
           == d["message"]["id"], "history messageDeleted after drafts.delete", recs)
+    section("users.drafts.send")
+    mid_kept = "<kept." + str(os.getpid()) + "@prospects.test>"
+    s, _, dk = alice.call("POST", "/drafts", body={"message": {"raw": b64url(
+        rfc5322(ALICE, "p7@prospects.test", "Draft sent as it is", message_id=mid_kept))}})
+    s, _, de = alice.call("POST", "/drafts", body={"message": {"raw": b64url(
+        rfc5322(ALICE, "p8@prospects.test", "Draft edited, then sent"))}})
+    s, _, prof_before = alice.call("GET", "/profile")
+    s, _, b = alice.call("POST", "/drafts/send", body={"id": dk["id"]})
+    check(s == 200 and b["id"] == dk["message"]["id"] and b["labelIds"] == ["SENT"],
+          "a draft sent as it is keeps its message, now SENT", b)
+    s, _, mk = alice.call("GET", f"/messages/{b['id']}", [("format", "metadata"),
+                                                          ("metadataHeaders", "Message-ID")])
+    check(s == 200 and header(mk, "Message-ID") == mid_kept, "…and its Message-ID", mk)
+    edited = rfc5322(ALICE, "p8@prospects.test", "Draft edited, then sent", body="Edited.\r\n",
+                     message_id="<edited." + str(os.getpid()) + "@prospects.test>")
+    s, _, b2 = alice.call("POST", "/drafts/send", body={"id": de["id"], "message": {"raw": b64url(edited)}})
+    check(s == 200 and b2["id"] != de["message"]["id"] and b2["labelIds"] == ["SENT"],
+          "a draft sent with new content is a new message", b2)
+    s, _, gone = alice.call("GET", f"/messages/{de['message']['id']}", [("format", "minimal")])
+    check(s == 404, "…and the draft's message is gone", gone)
+    s, recs, _ = alice.history_all(int(prof_before["historyId"]),
+                                   types=("messageAdded", "messageDeleted", "labelAdded", "labelRemoved"))
+    kinds = [next(k for k in r if k not in ("id", "messages")) for r in recs]
+    check(s == 200 and kinds == ["labelsRemoved", "labelsAdded", "messagesDeleted", "messagesAdded"]
+          and recs[1]["labelsAdded"][0]["labelIds"] == ["SENT"], "drafts.send in the history", recs)
+    s, _, b = alice.call("POST", "/drafts/send", body={"id": dk["id"]})
+    check(s == 404, "a sent draft is no longer a draft", b)
+    s, _, b = alice.call("GET", "/drafts", [("maxResults", "10")])
+    check(s == 200 and "drafts" not in b, "no drafts left", b)
     sess.ctl("POST", "/__faults", {"quotaPerSecond": 5})
     s1, _, _ = alice.call("GET", f"/messages/{first['id']}", [("format", "minimal")])
     s2, _, b = alice.call("GET", f"/messages/{first['id']}", [("format", "minimal")])
