@@ -46,7 +46,7 @@ struct SeedEnvTests {
         // serve starts; the replaced keys and the unusable admin settings get one line each saying what to do.
         let serve = try cli.startCommand(["serve", "--port", "0", "--host", "127.0.0.1"])
         defer { serve.stop() }
-        let base = try await BrowserTests.waitUntilListening(serve)
+        let base = try await BrowserTests.waitUntilListening(serve, timeout: 90)
         let port = try #require(Int(base.split(separator: ":").last ?? ""))
         let page = try await offThePool { try RawHTTP.exchange(port: port, head: "GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n") }
         #expect(page.status == 200, "\(page)")
@@ -64,7 +64,7 @@ struct SeedEnvTests {
         defer { placeholder.remove() }
         try placeholder.expectSuccess(["init"])
         let refused = try placeholder.startCommand(["serve", "--port", "0", "--host", "127.0.0.1", "--no-worker", "--no-sync"])
-        _ = try await BrowserTests.waitUntilListening(refused)
+        _ = try await BrowserTests.waitUntilListening(refused, timeout: 90)
         refused.stop()
         #expect(refused.output.contains("ADMIN_PASSWORD is still the example's placeholder (change_me)"), "\(refused.output)")
 
@@ -72,7 +72,7 @@ struct SeedEnvTests {
         defer { cli.remove() }
         try cli.expectSuccess(["init"])
         let serve = try cli.startCommand(["serve", "--port", "0", "--host", "127.0.0.1", "--no-worker", "--no-sync"])
-        _ = try await BrowserTests.waitUntilListening(serve)
+        _ = try await BrowserTests.waitUntilListening(serve, timeout: 90)
         serve.stop()
         #expect(serve.output.contains("Created the admin boss@example.com"), "\(serve.output)")
         #expect(try cli.expectSuccess(["user", "list"]).stdout.contains("boss@example.com"))

@@ -24,7 +24,7 @@ struct ServeLogTests {
 
         let serve = try cli.startServe(extraEnvironment: ["LOG_FORMAT": "json", "LOG_LEVEL": "info", "OUTREACH_SYNC_EVERY": "10s"])
         defer { serve.stop() }
-        _ = try await BrowserTests.waitUntilListening(serve)
+        _ = try await BrowserTests.waitUntilListening(serve, timeout: 90)
         // The timer's first pass runs at start; a message that arrives after it is indexed by a later pass.
         try await FaultTests.waitUntil("the first timed sync", timeout: 60) { try await database.syncStatus.statuses()[account.id!] != nil }
         let before = try await database.threads.messageCount(accountID: account.id!)

@@ -74,7 +74,7 @@ final class MailServers: @unchecked Sendable {
     /// Delivers raw message bytes into a user's INBOX over LMTP, as another mail client's message would arrive.
     func deliver(_ message: String, from sender: String, to recipient: String) throws {
         let result = try CommandRunner.run(
-            "/usr/bin/python3", [Self.script, "deliver", directory.path, "--from", sender, "--to", recipient, "-"], stdin: message, timeout: 30
+            "/usr/bin/python3", [Self.script, "deliver", directory.path, "--from", sender, "--to", recipient, "-"], stdin: message, timeout: 90
         )
         guard result.status == 0 else { throw HarnessError("LMTP delivery failed: \(result.stderr)") }
     }
