@@ -198,6 +198,7 @@ enum Assets {
             const oneStep = pick.value !== 'boxes';
             rows.forEach(r => { r.querySelector('input').disabled = oneStep; });
             document.querySelectorAll('[data-select]').forEach(b => { b.disabled = oneStep; });
+            document.getElementById('selected-count').hidden = oneStep;
             clearTimeout(pickTimer);
             if (!oneStep) { pickAsked++; pickCount.textContent = ''; return; }
             pickCount.textContent = 'counting…';
