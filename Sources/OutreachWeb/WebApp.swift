@@ -73,6 +73,7 @@ public struct WebApp: Sendable {
         addGoogleConnectRoutes(to: router)
         addModule1Routes(to: router)
         addModule2Routes(to: router)
+        addDownloadRoutes(to: router)
         addABRoutes(to: router)
         addUserRoutes(to: router)
         addAPIRoutes(to: router)

@@ -45,9 +45,18 @@ struct BrowserTests {
     static let tick = [3]
     static let selected = Set(prospects.filter(\.selectedInFile).map(\.row)).subtracting(untick).union(tick)
     static let previewed = prospects[4]
-    /// After round 1: row 1 answers, row 3's message bounces.
+    /// After round 1: row 1 answers, row 3's message bounces, and a colleague of row 7's prospect answers row 7's
+    /// message (which counts only with "Count a reply from a colleague").
     static let replied = prospects[0]
     static let bounced = prospects[2]
+    static let colleagueAnswered = prospects[6]
+    static let colleague = "boss@example.test"
+    /// The master file's Notes column: a cell a spreadsheet would run as a formula, and an ordinary one.
+    static let notes = [1: "=1+2", 4: "call back"]
+    /// Module 2 for one variant: the follow-up goes to variant A's rows that neither replied nor bounced, nor had a
+    /// colleague answer (row 5 only).
+    static let followupVariant = "A"
+    static let followupBody = "Just following up, {first}."
 
     static let subject = "Quick question for {company}"
     static let bodyBefore = "Hi "
@@ -55,10 +64,12 @@ struct BrowserTests {
 
     /// The master file, with the headers a CRM export has, a quoted comma, and one row that cannot be imported.
     static var csv: String {
-        "E-mail Address,First Name,Company Name,Select,Variant\n"
-            + prospects.map { p in [p.email, p.first, p.company.contains(",") ? "\"\(p.company)\"" : p.company, p.select, p.variant].joined(separator: ",") }
-                .joined(separator: "\n")
-            + "\nnot-an-address,Nobody,Nowhere,1,A\n"
+        "E-mail Address,First Name,Company Name,Select,Variant,Notes\n"
+            + prospects.map { p in
+                [p.email, p.first, p.company.contains(",") ? "\"\(p.company)\"" : p.company, p.select, p.variant, notes[p.row] ?? ""].joined(separator: ",")
+            }
+            .joined(separator: "\n")
+            + "\nnot-an-address,Nobody,Nowhere,1,A,\n"
     }
 
     // MARK: - Where things are
@@ -124,22 +135,13 @@ struct BrowserTests {
             "subject": Self.subject, "bodyBefore": Self.bodyBefore, "bodyAfter": Self.bodyAfter,
             "previewRow": ["row": Self.previewed.row, "email": Self.previewed.email],
         ]
-        let configPath = directory.appendingPathComponent("browser-config.json").path
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        let configPath = try Self.write(config, in: directory)
 
         let serve = try cli.startServe()
-        defer {
-            serve.stop()
-            try? serve.output.write(to: artifacts.appendingPathComponent("serve.log"), atomically: true, encoding: .utf8)
-        }
+        defer { Self.stop(serve, keepingLogIn: artifacts) }
         let base = try await Self.waitUntilListening(serve)
         func flow(_ phase: String) throws -> Data {
-            let result = try CommandRunner.run(python, [Self.script, base, artifacts.path, configPath, "--phase", phase], timeout: 180)
-            try? result.stdout.write(to: artifacts.appendingPathComponent("\(phase).json"), atomically: true, encoding: .utf8)
-            guard result.status == 0 else {
-                throw HarnessError("browser_flow.py --phase \(phase) failed (\(result.status)):\n\(result.stderr)\n--- outreach serve:\n\(serve.output.suffix(3000))")
-            }
-            return Data(result.stdout.utf8)
+            try Self.runPhase(phase, python: python, base: base, artifacts: artifacts, configPath: configPath, serve: serve)
         }
 
         // Phase 1: set-up, round 1 from the browser, isolation and CSRF probes.
@@ -182,11 +184,121 @@ struct BrowserTests {
         // Between the phases, the prospects' mail systems answer: row 1 replies in the thread, row 3 bounces.
         try servers.deliver(Self.reply(from: Self.replied, to: try #require(roots[Self.replied.row])), from: Self.replied.email, to: Self.sender.email)
         try servers.deliver(Self.bounce(for: Self.bounced, of: try #require(roots[Self.bounced.row])), from: "", to: Self.sender.email)
+        try servers.deliver(
+            Self.reply(from: Self.colleagueAnswered, to: try #require(roots[Self.colleagueAnswered.row]), as: Self.colleague), from: Self.colleague, to: Self.sender.email
+        )
 
-        // Phase 2: Module 2's plan (it syncs the account first), the A/B page.
+        // Phase 2: Module 2's plan (it syncs the account first), the downloads, the A/B page, Module 2 for variant A.
+        var followupConfig = config
+        followupConfig["jobID"] = sent.jobID
+        followupConfig["followupVariant"] = Self.followupVariant
+        followupConfig["followupBody"] = Self.followupBody
+        _ = try Self.write(followupConfig, in: directory)
         let followup = try JSONDecoder().decode(FollowupPhase.self, from: try flow("followup"))
-        try checkFollowupPhase(followup)
+        try checkFollowupPhase(followup, roots: roots, jobID: sent.jobID)
+
+        // The follow-up for variant A, with colleagues' replies counting, reached row 5 alone.
+        let followupJob = try await Self.finished(followup.followupJobID, in: database)
+        #expect(followupJob.state == .completed && followupJob.counters.sent == 1, "\(followupJob.state) \(followupJob.counters)")
+        #expect(followupJob.spec.variant == Self.followupVariant && followupJob.spec.domainReplies, "\(followupJob.spec)")
+        let after = try servers.mailboxes(of: Self.prospects.map(\.email))
+        for prospect in Self.prospects where Self.selected.contains(prospect.row) {
+            let subjects = (after[prospect.email]?["INBOX"] ?? []).compactMap(\.subject)
+            let expected = prospect.row == 5 ? 2 : 1
+            #expect(subjects.count == expected, "row \(prospect.row): \(subjects)")
+            if prospect.row == 5 { #expect(subjects.contains("Re: Quick question for \(prospect.company)"), "\(subjects)") }
+        }
         print("Browser test: \(sent.screenshots.count + followup.screenshots.count) screenshots in \(artifacts.path)")
+    }
+
+    // MARK: - A campaign larger than the page
+
+    /// The page shows 500 rows with check boxes; this campaign has 2,100.
+    static let bigRows = 2_100
+    /// The text filter: it matches every row but each 21st (2,000 rows), most of them beyond the rows shown.
+    static let bigFilter = "keeper"
+    static func bigCompany(_ row: Int) -> String { row % 21 == 0 ? "Other Ltd" : "Keeper Inc \(row)" }
+    /// The rows the file's select column ticks.
+    static let bigFileSelected: Set<Int> = [1, 2, 3]
+
+    /// The job drafts rather than sends: 2,000 drafts land in one Drafts folder in a third of the time 2,000 deliveries
+    /// to 2,000 mailboxes take, and the job chooses its rows by the selection the same way in both modes.
+    @Test("a campaign of 2,100 rows: all rows, the file's select column and a text filter select beyond the 500 rows shown; a draft-selected job over the 2,000 filtered rows drafts exactly those")
+    func selectBeyondThePage() async throws {
+        try RequiredTool.check("/usr/bin/chromium", package: "chromium")
+        let python = try Self.playwrightPython()
+        let artifacts = try Self.artifactDirectory("browser-select")
+        let began = Date()
+        let servers = try MailServers(users: [Self.sender])
+        defer { servers.stop() }
+        let cli = try OutreachSandbox()
+        defer { cli.remove() }
+        try cli.initialize(sender: Self.sender, servers: servers)
+        try cli.expectSuccess(["account", "set", Self.sender.email, "--daily-cap", "0", "--guard", "0"])
+        try cli.expectSuccess(["user", "add", Self.admin.email, "--admin", "--password-stdin"], stdin: Self.admin.password)
+        let directory = URL(fileURLWithPath: cli.directory)
+        let csv = "email,first,company,select\n"
+            + (1...Self.bigRows).map { "b\($0)@example.test,N\($0),\(Self.bigCompany($0)),\(Self.bigFileSelected.contains($0) ? "1" : "")" }.joined(separator: "\n") + "\n"
+        try csv.write(to: directory.appendingPathComponent("big.csv"), atomically: true, encoding: .utf8)
+        let config: [String: Any] = [
+            "admin": ["email": Self.admin.email, "password": Self.admin.password], "account": Self.sender.email,
+            "csv": directory.appendingPathComponent("big.csv").path, "campaign": "Big list", "filter": Self.bigFilter,
+            "subject": "Hello {first}", "body": "A note for {company}.", "mode": "draft-selected",
+        ]
+        let configPath = try Self.write(config, in: directory)
+
+        let serve = try cli.startServe()
+        defer { Self.stop(serve, keepingLogIn: artifacts) }
+        let base = try await Self.waitUntilListening(serve)
+        let phase = try JSONDecoder().decode(
+            SelectPhase.self, from: try Self.runPhase("select", python: python, base: base, artifacts: artifacts, configPath: configPath, serve: serve)
+        )
+
+        // What the page showed: 500 boxes, and the counts of the one-step selections over all 2,100 rows.
+        #expect(phase.boxes == 500 && phase.moreRows.hasPrefix("Showing the first 500 of 2100 rows."), "\(phase.boxes) \(phase.moreRows)")
+        #expect(phase.pickOptions == ["boxes", "all", "filter", "file"], "\(phase.pickOptions)")
+        let matching = (1...Self.bigRows).filter { Self.bigCompany($0).lowercased().contains(Self.bigFilter) }
+        #expect(phase.counts == [
+            "all": "\(Self.bigRows) of \(Self.bigRows) rows selected", "file": "\(Self.bigFileSelected.count) of \(Self.bigRows) rows selected",
+            "filter": "\(matching.count) of \(Self.bigRows) rows selected",
+        ], "\(phase.counts)")
+        #expect(matching.count == 2_000)
+        #expect(phase.boxesDisabled, "the check boxes stay usable while a one-step selection is chosen")
+        #expect(phase.shownMatching == matching.filter { $0 <= 500 }.count)
+        #expect(phase.consoleErrors.isEmpty, "the browser logged errors: \(phase.consoleErrors)")
+        #expect(phase.screenshots.map(Self.screenName) == ["campaign-2000"], "\(phase.screenshots)")
+
+        // The job: every one of the 2,000 rows drafted, the 100 others skipped; the ledger names exactly those rows.
+        let database = try SQLiteDatabase(path: cli.databasePath, create: false)
+        let job = try await Self.finished(phase.jobID, in: database, within: 240)
+        if let started = job.startedAt, let ended = job.finishedAt {
+            print("Browser test (2,000 rows): the job ran \(String(format: "%.1f", ended.timeIntervalSince(started))) s; the test so far \(String(format: "%.1f", Date().timeIntervalSince(began))) s")
+        }
+        #expect(job.state == .completed && job.counters.drafted == 2_000 && job.counters.skipped == 100 && job.counters.sent == 0, "\(job.state) \(job.counters)")
+        var rowByID: [Int64: Int] = [:]
+        try await database.campaigns.forEachProspect(campaignID: phase.campaignID) { prospect in rowByID[prospect.id ?? 0] = prospect.row }
+        let deliveries = try await database.deliveries.deliveries(campaignID: phase.campaignID, round: 1)
+        let draftedRows = deliveries.filter { $0.value.state == .drafted }.compactMap { rowByID[$0.key] }.sorted()
+        #expect(draftedRows == matching, "drafted \(draftedRows.count) rows; first differences: \(Array(Set(draftedRows).symmetricDifference(matching).sorted().prefix(10)))")
+        // And the drafts are in the mailbox, one for each of those rows, addressed to its prospect.
+        let drafts = try servers.mailboxes(of: [Self.sender.email])[Self.sender.email]?["Drafts"] ?? []
+        // "N5 <b5@example.test>" or a bare address: the address.
+        let addressed = Set(drafts.compactMap(\.to).map { to in to.range(of: "<").map { String(to[$0.upperBound...].dropLast()) } ?? to })
+        #expect(drafts.count == matching.count && addressed == Set(matching.map { "b\($0)@example.test" }), "\(drafts.count) drafts")
+        #expect(drafts.contains { $0.to?.contains("b2099@example.test") == true && $0.subject == "Hello N2099" })
+    }
+
+    struct SelectPhase: Decodable {
+        let screenshots: [String]
+        let consoleErrors: [String]
+        let campaignID: Int64
+        let boxes: Int
+        let moreRows: String
+        let pickOptions: [String]
+        let counts: [String: String]
+        let boxesDisabled: Bool
+        let shownMatching: Int
+        let jobID: Int64
     }
 
     // MARK: - Connect with Google
@@ -213,8 +325,7 @@ struct BrowserTests {
             "refuse": ["email": Self.refusedAccount.email, "name": Self.refusedAccount.name],
             "fakeGoogle": gmail.apiBase,
         ]
-        let configPath = cli.directory + "/browser-config.json"
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        let configPath = try Self.write(config, in: URL(fileURLWithPath: cli.directory))
 
         // The fake as Google; the first admin from ADMIN_USERNAME/ADMIN_PASSWORD; no GMAIL_REDIRECT_URI, so the
         // callback is /oauth2/callback at OUTREACH_PUBLIC_URL, the address the browser uses (http://127.0.0.1:PORT).
@@ -225,18 +336,12 @@ struct BrowserTests {
             ]) { $1 },
             removing: ["GMAIL_REDIRECT_URI", "GMAIL_SCOPES"], port: port
         )
-        defer {
-            serve.stop()
-            try? serve.output.write(to: artifacts.appendingPathComponent("serve.log"), atomically: true, encoding: .utf8)
-        }
+        defer { Self.stop(serve, keepingLogIn: artifacts) }
         let base = try await Self.waitUntilListening(serve)
         try #require(base.hasPrefix("http://127.0.0.1:"), "the fake Google only redirects to http://127.0.0.1:PORT: \(base)")
-        let result = try CommandRunner.run(python, [Self.script, base, artifacts.path, configPath, "--phase", "google"], timeout: 180)
-        try? result.stdout.write(to: artifacts.appendingPathComponent("google.json"), atomically: true, encoding: .utf8)
-        guard result.status == 0 else {
-            throw HarnessError("browser_flow.py --phase google failed (\(result.status)):\n\(result.stderr)\n--- outreach serve:\n\(serve.output.suffix(3000))")
-        }
-        let g = try JSONDecoder().decode(GooglePhase.self, from: Data(result.stdout.utf8))
+        let g = try JSONDecoder().decode(
+            GooglePhase.self, from: try Self.runPhase("google", python: python, base: base, artifacts: artifacts, configPath: configPath, serve: serve)
+        )
         try checkGooglePhase(g, base: base, fake: gmail.apiBase)
 
         // What was stored: the connected mailbox as a Gmail API account with an OAuth grant; nothing for the refusal.
@@ -376,6 +481,7 @@ struct BrowserTests {
             let jobPageLeaks: [String]
             let jobPageHeading: String
             let apiJob, apiEvents, campaignPage, apiPlan, module2Plan, cancelOthers: Probe
+            let masterCSV, roundLogCSV, jobLogCSV, apiSelection: Probe
             let apiJobsByIDs: [Int64]
         }
         struct CSRF: Decodable {
@@ -439,8 +545,8 @@ struct BrowserTests {
         #expect(s.userJobsBefore.count == 1 && s.userJobsBefore[0].first?.hasPrefix("No jobs yet") == true, "\(s.userJobsBefore)")
         #expect(s.module1Accounts == [Self.sender.email])
         #expect(s.importReport.contains("9 imported, 1 not imported") && s.importReport.contains("row 10"), "\(s.importReport)")
-        #expect(s.columns.map { $0.lowercased() } == ["", "row", "email", "first", "company", "variant"])
-        #expect(s.previewTable.map { Array($0.dropFirst()) } == Self.prospects.map { [String($0.row), $0.email, $0.first, $0.company, $0.variant] })
+        #expect(s.columns.map { $0.lowercased() } == ["", "row", "email", "first", "company", "notes", "variant"])
+        #expect(s.previewTable.map { Array($0.dropFirst()) } == Self.prospects.map { [String($0.row), $0.email, $0.first, $0.company, Self.notes[$0.row] ?? "", $0.variant] })
         #expect(s.checkedFromFile == Self.prospects.filter(\.selectedInFile).map(\.row))
         #expect(s.checkedSent == Self.selected.sorted())
         #expect(s.selectedCount == "\(Self.selected.count) selected")
@@ -471,7 +577,10 @@ struct BrowserTests {
         // Isolation: the other user's job and campaign answer 404 everywhere, and say nothing about themselves.
         let i = s.isolation
         #expect(i.jobPage == 404 && i.jobPageHeading == "Not found" && i.jobPageLeaks.isEmpty, "\(i)")
-        for (name, probe) in [("api job", i.apiJob), ("events", i.apiEvents), ("campaign page", i.campaignPage), ("plan API", i.apiPlan), ("Module 2", i.module2Plan)] {
+        for (name, probe) in [
+            ("api job", i.apiJob), ("events", i.apiEvents), ("campaign page", i.campaignPage), ("plan API", i.apiPlan), ("Module 2", i.module2Plan),
+            ("master file CSV", i.masterCSV), ("round log CSV", i.roundLogCSV), ("job log CSV", i.jobLogCSV), ("selection count", i.apiSelection),
+        ] {
             #expect(probe.status == 404 && probe.leaks == [], "\(name): \(probe)")
         }
         #expect(i.cancelOthers.status == 404, "cancelling another user's job: \(i.cancelOthers.status)")
@@ -508,12 +617,29 @@ struct BrowserTests {
         let module2Campaigns: [String]
         let planHeading: String
         let plan: [PlanRow]
+        struct Download: Decodable {
+            let name: String
+            let text: String
+            var lines: [String] { text.components(separatedBy: "\r\n").filter { !$0.isEmpty } }
+        }
+        struct Downloads: Decodable {
+            let master, roundLog, jobLog: Download
+            let jobLogHeaders: [String: String]
+        }
         let followupForm: Int
+        let downloads: Downloads
         let ab: [[String]]
         let abChart: Int
+        let variantOptions: [String]
+        let variantPlanHeading: String
+        let variantPlan: [[String]]
+        let variantPlanURL: String
+        let variantScheduleHeading: String
+        let followupJobID: Int64
+        let followupJobFacts: String
     }
 
-    func checkFollowupPhase(_ f: FollowupPhase) throws {
+    func checkFollowupPhase(_ f: FollowupPhase, roots: [Int: String], jobID: Int64) throws {
         #expect(f.module2Campaigns == [Self.campaign], "only the user's own campaigns: \(f.module2Campaigns)")
         let sends = Self.selected.count - 2
         #expect(f.planHeading == "Plan for round 2 of \(Self.campaign): \(sends) to send, \(Self.prospects.count - sends) to skip")
@@ -529,11 +655,73 @@ struct BrowserTests {
             }
         }
         #expect(f.followupForm == 1)
+        try checkDownloads(f.downloads, roots: roots, jobID: jobID)
         // Variant A went to rows 1, 3, 5 and 7 and row 1 replied; B went to row 4.
         #expect(f.ab.map { Array($0.prefix(3)) } == [["A", "4", "1"], ["B", "1", "0"]], "\(f.ab)")
         #expect(f.abChart == 1)
+
+        // Module 2 for variant A with colleagues' replies counting: A's rows only; row 7's colleague counts now.
+        #expect(f.variantOptions == ["all", "A", "B"], "\(f.variantOptions)")
+        #expect(f.variantPlanHeading == "Plan for round 2 of \(Self.campaign), variant A: 1 to send, 4 to skip", "\(f.variantPlanHeading)")
+        let variantA = Self.prospects.filter { $0.variant == Self.followupVariant }
+        #expect(f.variantPlan.map { $0.first ?? "" } == variantA.map { String($0.row) }, "\(f.variantPlan)")
+        let row7 = f.variantPlan.first { $0.first == String(Self.colleagueAnswered.row) } ?? []
+        #expect(row7.count == 3 && row7[1] == Self.colleagueAnswered.email && row7[2] == "skip", "\(row7)")
+        let row5 = f.variantPlan.first { $0.first == "5" } ?? []
+        #expect(row5.last == "send", "\(row5)")
+        #expect(f.variantPlanURL.contains("variant=A") && f.variantPlanURL.contains("domainReplies=on"), "\(f.variantPlanURL)")
+        #expect(f.variantScheduleHeading == "Schedule round 2 for variant A")
+        #expect(f.followupJobFacts.contains("variant A") && f.followupJobFacts.contains("replies from the prospect's domain count"), "\(f.followupJobFacts)")
         #expect(f.consoleErrors.isEmpty, "the browser logged errors: \(f.consoleErrors)")
-        #expect(Set(f.screenshots.map(Self.screenName)) == ["module2-plan", "ab", "jobs"], "\(f.screenshots)")
+        #expect(Set(f.screenshots.map(Self.screenName)) == ["module2-plan", "ab", "module2-variant", "jobs"], "\(f.screenshots)")
+    }
+
+    /// The CSV files as the browser saved them: what `outreach campaign export` writes (its guard against formulas
+    /// included), round 1's log, the job's log; safe names, CSV type.
+    func checkDownloads(_ d: FollowupPhase.Downloads, roots: [Int: String], jobID: Int64) throws {
+        let master = d.master.lines
+        #expect(d.master.name == "Q4-Leads-master.csv")
+        #expect(master.first == "E-mail Address,First Name,Company Name,Select,Variant,Notes,r1_message_id,r1_thread_key,r1_status,r1_sent_at", "\(master.first ?? "")")
+        #expect(master.count == 1 + Self.prospects.count, "\(d.master.text)")
+        for prospect in Self.prospects {
+            let line = master.first { $0.hasPrefix(prospect.email + ",") } ?? ""
+            if let root = roots[prospect.row] {
+                #expect(line.contains(",\(root),") && line.contains(",sent,"), "row \(prospect.row): \(line)")
+            } else {
+                #expect(!line.isEmpty && !line.contains(",sent,"), "row \(prospect.row): \(line)")
+            }
+        }
+        // The formula is written with an apostrophe in front, so a spreadsheet shows it as text; no cell starts with '='.
+        #expect(master.first { $0.hasPrefix("p1@") }?.contains(",'=1+2,") == true, "\(d.master.text)")
+        #expect(master.allSatisfy { !$0.hasPrefix("=") && !$0.contains(",=") }, "\(d.master.text)")
+        #expect(master.first { $0.hasPrefix("p4@") }?.contains(",call back,") == true, "\(d.master.text)")
+
+        let log = d.roundLog.lines
+        #expect(d.roundLog.name == "Q4-Leads-round-1-log.csv")
+        #expect(log.first == "campaign,round,row,email,status,message_id,thread_key,sent_at,reply_code,reply_text")
+        // Every row of round 1: sent to the rows ticked, the others skipped (and recorded as such).
+        let expected = Self.prospects.map { "\(Self.campaign),1,\($0.row),\($0.email),\(Self.selected.contains($0.row) ? "sent" : "skipped")" }
+        #expect(log.dropFirst().map { $0.split(separator: ",").prefix(5).joined(separator: ",") } == expected, "\(d.roundLog.text)")
+
+        let jobLog = d.jobLog.lines
+        #expect(d.jobLog.name == "Q4-Leads-job-\(jobID)-log.csv")
+        #expect(jobLog.first == "time,what,row,address,detail")
+        let jobLogCells: [[Substring]] = jobLog.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let sentRows: [Int] = jobLogCells.filter { $0.count > 2 && $0[1] == "SENT" }.compactMap { Int($0[2]) }
+        #expect(sentRows.sorted() == Self.selected.sorted(), "\(d.jobLog.text)")
+        #expect(d.jobLogHeaders["content-type"] == "text/csv; charset=utf-8", "\(d.jobLogHeaders)")
+        #expect(d.jobLogHeaders["content-disposition"] == "attachment; filename=\"Q4-Leads-job-\(jobID)-log.csv\"", "\(d.jobLogHeaders)")
+        #expect(d.jobLogHeaders["x-content-type-options"] == "nosniff", "\(d.jobLogHeaders)")
+    }
+
+    /// The job once it has ended (the worker of `outreach serve` runs it), within a generous bound.
+    static func finished(_ id: Int64, in database: SQLiteDatabase, within seconds: TimeInterval = 120) async throws -> Job {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let job = try #require(try await database.jobs.job(id: id))
+            if job.state.isFinal || Date() > deadline { return job }
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     /// "send-07-job-100.png" → "job-100".
@@ -543,13 +731,14 @@ struct BrowserTests {
 
     // MARK: - Mail the prospects' side sends
 
-    static func reply(from prospect: Prospect, to root: String) -> String {
+    /// The prospect's answer in the thread, or (`colleague`) an answer from someone else at their domain.
+    static func reply(from prospect: Prospect, to root: String, as colleague: String? = nil) -> String {
         """
-        From: \(prospect.first) <\(prospect.email)>\r
+        From: \(colleague.map { "Boss <\($0)>" } ?? "\(prospect.first) <\(prospect.email)>")\r
         To: \(sender.email)\r
         Subject: Re: Quick question for \(prospect.company)\r
         Date: \(rfc5322(Date()))\r
-        Message-ID: <reply-\(prospect.row)@example.test>\r
+        Message-ID: <reply-\(prospect.row)\(colleague == nil ? "" : "-colleague")@example.test>\r
         In-Reply-To: \(root)\r
         References: \(root)\r
         \r
@@ -604,6 +793,30 @@ struct BrowserTests {
     }
 
     // MARK: - The server
+
+    /// Writes the flow's configuration as `browser-config.json` in `directory`; answers its path.
+    static func write(_ config: [String: Any], in directory: URL) throws -> String {
+        let path = directory.appendingPathComponent("browser-config.json").path
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Stops `outreach serve` and keeps what it printed beside the screenshots.
+    static func stop(_ serve: BackgroundProcess, keepingLogIn artifacts: URL) {
+        serve.stop()
+        try? serve.output.write(to: artifacts.appendingPathComponent("serve.log"), atomically: true, encoding: .utf8)
+    }
+
+    /// Runs one phase of `Fixtures/browser_flow.py` against `serve` and answers its report; the report is kept beside
+    /// the screenshots.
+    static func runPhase(_ phase: String, python: String, base: String, artifacts: URL, configPath: String, serve: BackgroundProcess) throws -> Data {
+        let result = try CommandRunner.run(python, [script, base, artifacts.path, configPath, "--phase", phase], timeout: 180)
+        try? result.stdout.write(to: artifacts.appendingPathComponent("\(phase).json"), atomically: true, encoding: .utf8)
+        guard result.status == 0 else {
+            throw HarnessError("browser_flow.py --phase \(phase) failed (\(result.status)):\n\(result.stderr)\n--- outreach serve:\n\(serve.output.suffix(3000))")
+        }
+        return Data(result.stdout.utf8)
+    }
 
     /// The base URL `outreach serve` prints once it listens.
     /// It polls on a thread of its own: with tests running side by side, the two-thread cooperative pool can be busy

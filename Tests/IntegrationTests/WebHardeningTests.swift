@@ -174,6 +174,41 @@ struct WebHardeningTests {
 
     // MARK: - Item 7
 
+    @Test("a CSV download is an attachment of type text/csv named with only the safe letters of the campaign's name, with the bytes `outreach campaign export` writes: formulas neutralised")
+    func csvDownloads() async throws {
+        let server = try await Server()
+        defer { server.stop() }
+        let client = server.client()
+        try await client.signIn(Self.user.email, Self.user.password)
+        let name = "Leads \"Q4\" / ü;x"
+        let upload = try await client.request(
+            "POST", "/api/campaigns?name=\(name.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "LeadsQ4x")) ?? "")&account=\(Self.account)",
+            headers: ["X-CSRF-Token": client.csrf, "Content-Type": "text/csv"],
+            body: Data("email,first,notes\np1@example.test,Ann,=1+2\np2@example.test,Bruno,+49 30 1234\n".utf8)
+        )
+        let created = try #require(try JSONSerialization.jsonObject(with: upload.body) as? [String: Any], "\(upload)")
+        let id = try #require(created["id"] as? Int, "\(upload)")
+
+        let master = try await client.request("GET", "/campaigns/\(id)/master.csv")
+        #expect(master.status == 200, "\(master)")
+        #expect(master.header("Content-Type") == "text/csv; charset=utf-8", "\(master.headers)")
+        #expect(master.header("Content-Disposition") == "attachment; filename=\"Leads-Q4-x-master.csv\"", "\(master.headers)")
+        #expect(master.text == "email,first,notes\r\np1@example.test,Ann,'=1+2\r\np2@example.test,Bruno,'+49 30 1234\r\n", "\(master.text)")
+        let exported = try await offThePool { try server.cli.expectSuccess(["campaign", "export", name]).stdout }
+        #expect(master.text == exported)
+
+        let log = try await client.request("GET", "/campaigns/\(id)/log.csv?round=1")
+        #expect(log.status == 200 && log.header("Content-Disposition") == "attachment; filename=\"Leads-Q4-x-round-1-log.csv\"", "\(log.headers)")
+        #expect(log.text == "campaign,round,row,email,status,message_id,thread_key,sent_at,reply_code,reply_text\r\n", "\(log.text)")
+        let badRound = try await client.request("GET", "/campaigns/\(id)/log.csv?round=0")
+        #expect(badRound.status == 400 && badRound.shown.contains("round must be 1 or more"), "\(badRound)")
+        // Not the user's: as for every other page, nothing is said about what exists.
+        for path in ["/campaigns/\(id + 1)/master.csv", "/jobs/999/log.csv"] {
+            let answer = try await client.request("GET", path)
+            #expect(answer.status == 404, "\(path): \(answer)")
+        }
+    }
+
     @Test("every response — page, JSON, asset, redirect, error — says nosniff and a Referrer-Policy")
     func securityHeadersEverywhere() async throws {
         let server = try await Server()

@@ -95,7 +95,7 @@ extension WebApp {
             return try Self.json(output)
         }
 
-        // Creates a round's job: {"round":1,"subject":"…","body":"…","mode":"send-selected","variant":null,"force":false,"at":"2026-12-01T08:00:00Z"}
+        // Creates a round's job: {"round":1,"subject":"…","body":"…","mode":"send-selected","variant":null,"force":false,"domainReplies":false,"at":"2026-12-01T08:00:00Z"}
         router.post("/api/campaigns/:id/jobs") { request, context in
             let access = try context.access()
             let campaign = try await campaign(try context.parameters.require("id", as: Int64.self), for: access)
@@ -107,6 +107,7 @@ extension WebApp {
                 let mode: RoundMode?
                 let variant: String?
                 let force: Bool?
+                let domainReplies: Bool?
                 let at: Date?
             }
             var request = request
@@ -118,7 +119,10 @@ extension WebApp {
                 if input.round == 1, !template.hasSubject { throw HTTPError(.badRequest, message: "round 1 needs a subject") }
                 let errors = template.lint(knownKeys: campaign.columnKeys).filter { $0.severity == .error && !(input.round > 1 && $0.kind == .emptySubject) }
                 guard errors.isEmpty else { throw HTTPError(.badRequest, message: errors.map(\.description).joined(separator: "; ")) }
-                let spec = Job.Spec(mode: input.mode ?? .sendAll, variant: input.variant, force: input.force ?? false, template: text, templateName: "api")
+                let spec = Job.Spec(
+                    mode: input.mode ?? .sendAll, variant: input.variant, force: input.force ?? false, domainReplies: input.domainReplies ?? false, template: text,
+                    templateName: "api"
+                )
                 let job = try await scheduler.schedule(campaign: campaign, round: input.round, spec: spec, at: input.at ?? Date(), ownerID: access.user.id)
                 return try Self.json(jobOutput(job, try await nameLookup(for: [job])), status: .created)
             } catch let error as JobRuleError {

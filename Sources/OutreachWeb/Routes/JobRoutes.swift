@@ -95,6 +95,7 @@ extension WebApp {
     func jobValues(_ job: Job, _ names: NameLookup) -> [String: Any] {
         var values: [String: Any] = jobRowValues(job, names)
         values["force"] = job.spec.force
+        values["domainReplies"] = job.spec.domainReplies
         // Absent, not empty, when there is none: an empty string would still open a Mustache section.
         if job.note?.isEmpty ?? true { values["note"] = nil }
         if let variant = job.spec.variant { values["variant"] = variant }

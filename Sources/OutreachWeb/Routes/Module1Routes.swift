@@ -65,24 +65,44 @@ extension WebApp {
             // The checkbox is the selection and the variant has its own column: the file's select and variant columns
             // are not repeated in between.
             let columns = campaign.columns.filter { ![.email, .select, .variant].contains($0.key) }
-            var variants = Set<String>()
             var rows: [[String: Any]] = []
             for prospect in prospects {
-                if let variant = prospect.variant { variants.insert(variant) }
                 rows.append([
                     "row": prospect.row, "email": prospect.email.description, "selected": prospect.selected, "variant": prospect.variant ?? "",
                     "cells": [prospect.email.description] + columns.map { prospect.fields[$0.key] ?? "" },
+                    // What the page's text filter looks in, as RowSelection.matches does: the address and every cell.
+                    "search": ([prospect.email.description] + prospect.fields.values).joined(separator: "\n").lowercased(),
                 ])
             }
             let names = try await nameLookup()
             let values: [String: Any] = [
                 "id": campaignID, "name": campaign.name, "account": names.accounts[campaign.accountID] ?? "?", "prospects": total, "file": campaign.sourceFile,
                 "columns": [["header": "email", "key": "email"]] + columns.map { ["header": $0.header, "key": $0.key.description] },
-                "rows": rows, "variants": variants.sorted(), "placeholders": campaign.columns.filter { $0.key != .select }.map(\.key.description),
+                "rows": rows, "variants": try await campaignVariants(campaign), "hasSelectColumn": campaign.columnKeys.contains(.select),
+                "placeholders": campaign.columns.filter { $0.key != .select }.map(\.key.description),
                 "shownRows": prospects.map { String($0.row) }.joined(separator: ","), "moreRows": total > prospects.count, "shown": prospects.count,
                 "csrf": access.session.csrfToken, "subject": "", "body": "",
             ]
             return renderer.page("campaign", title: campaign.name, section: "module1", session: context.session, values: ["campaign": values])
+        }
+
+        // How many rows a one-step selection takes, for the compose page to show before anything is sent.
+        router.get("/api/campaigns/:id/selection") { request, context in
+            let campaign = try await campaign(try context.parameters.require("id", as: Int64.self), for: try context.access())
+            let query = FormData(request.uri.query ?? "")
+            guard let selection = try Self.rowSelection(query) else { throw HTTPError(.badRequest, message: "choose all, filter or file") }
+            struct Output: Encodable {
+                let selected: Int
+                let total: Int
+            }
+            var selected = 0
+            var total = 0
+            try await database.campaigns.forEachPage(campaignID: campaign.id ?? 0, pageSize: 5_000) { page in
+                total += page.count
+                // A round of one variant only reaches that variant's rows, whatever else is selected.
+                selected += page.filter { selection.includes($0) && RowSelection.matches($0, variant: selection.variant, text: nil) }.count
+            }
+            return try Self.json(Output(selected: selected, total: total))
         }
 
         router.post("/api/campaigns/:id/preview") { request, context in
@@ -153,12 +173,17 @@ extension WebApp {
             guard errors.isEmpty else {
                 return message("Nothing was scheduled", "The email has errors: " + errors.map(\.description).joined(separator: "; "), link: "/campaigns/\(campaign.id ?? 0)", session: context.session, status: .badRequest)
             }
-            // The checkboxes are the selection: the rows shown take their state from the form, the others keep theirs.
+            // The selection: all rows, the rows matching the filter or the file's select column, chosen in one step;
+            // else the checkboxes, where the rows shown take their state from the form and the others keep theirs.
+            let oneStep = try Self.rowSelection(form)
             let shown = Set((form["shown"] ?? "").split(separator: ",").compactMap { Int($0) })
             let checked = Set(form.all("row").compactMap(Int.init))
             var selected = Set<Int>()
-            try await database.campaigns.forEachProspect(campaignID: campaign.id ?? 0) { prospect in
-                if shown.contains(prospect.row) ? checked.contains(prospect.row) : prospect.selected { selected.insert(prospect.row) }
+            try await database.campaigns.forEachPage(campaignID: campaign.id ?? 0, pageSize: 5_000) { page in
+                for prospect in page {
+                    let chosen = oneStep.map { $0.includes(prospect) } ?? (shown.contains(prospect.row) ? checked.contains(prospect.row) : prospect.selected)
+                    if chosen { selected.insert(prospect.row) }
+                }
             }
             try await database.campaigns.setSelected(campaignID: campaign.id ?? 0, rows: selected)
             let spec = Job.Spec(mode: mode, variant: form.text("variant"), template: text, templateName: "web: \(subject)")
@@ -169,6 +194,16 @@ extension WebApp {
                 return message("Nothing was scheduled", error.description, link: "/campaigns/\(campaign.id ?? 0)", session: context.session, status: .conflict)
             }
         }
+    }
+
+    /// The compose form's one-step selection (`pick`, with the page's `variant` and `filter`); nil for the checkboxes.
+    static func rowSelection(_ form: FormData) throws -> RowSelection? {
+        let pick = form.text("pick") ?? "boxes"
+        if pick == "boxes" { return nil }
+        guard let chosen = RowSelection.Pick(rawValue: pick) else {
+            throw HTTPError(.badRequest, message: "unknown selection '\(pick)': choose the ticked rows, all rows, the rows matching the filter or the file's select column")
+        }
+        return RowSelection(pick: chosen, variant: form.text("variant"), text: form.text("filter"))
     }
 
     static func templateText(subject: String, body: String) -> String {

@@ -86,7 +86,7 @@ enum Assets {
         figure.chart { margin: 16px 0; } .chart svg { max-width: 640px; width: 100%; height: auto; } .chart figcaption { font-size: 13px; color: var(--muted); }
         pre.report { white-space: pre-wrap; margin: 0; font: 13px/1.5 ui-monospace, SFMono-Regular, Menlo, monospace; }
         .prose dt { font-weight: 600; margin-top: 10px; } .prose dd { margin-left: 0; }
-        tr.skip td { color: var(--muted); }
+        tr.skip td { color: var(--muted); } .downloads { font-size: 13px; color: var(--muted); }
         .decision { font-size: 12px; padding: 2px 8px; border-radius: 99px; } .decision.send { background: #ecfdf3; color: var(--ok); } .decision.skip { background: #f2f4f7; color: #475467; }
         """
 
@@ -190,9 +190,36 @@ enum Assets {
           }
           const rows = [...document.querySelectorAll('#rows tbody tr')];
           const count = () => { document.getElementById('selected-count').textContent = rows.filter(r => r.querySelector('input').checked).length + ' selected'; };
-          document.getElementById('variant-filter').addEventListener('change', (e) => {
-            rows.forEach(r => { r.hidden = e.target.value !== '' && r.dataset.variant !== e.target.value; });
-          });
+          const variantFilter = document.getElementById('variant-filter'); const textFilter = document.getElementById('text-filter');
+          const pick = document.getElementById('pick'); const pickCount = document.getElementById('pick-count');
+          // Only the rows shown are here; the server counts (and on sending selects) every row of the campaign.
+          let pickTimer = null; let pickAsked = 0;
+          function updatePick() {
+            const oneStep = pick.value !== 'boxes';
+            rows.forEach(r => { r.querySelector('input').disabled = oneStep; });
+            document.querySelectorAll('[data-select]').forEach(b => { b.disabled = oneStep; });
+            document.getElementById('selected-count').hidden = oneStep;
+            clearTimeout(pickTimer);
+            if (!oneStep) { pickAsked++; pickCount.textContent = ''; return; }
+            pickCount.textContent = 'counting…';
+            pickTimer = setTimeout(async () => {
+              const asked = ++pickAsked;
+              const query = new URLSearchParams({ pick: pick.value, variant: variantFilter.value, filter: textFilter.value });
+              try {
+                const r = await api('GET', `/api/campaigns/${campaign}/selection?${query}`);
+                if (asked === pickAsked) pickCount.textContent = `${r.selected} of ${r.total} rows selected`;
+              } catch (e) { if (asked === pickAsked) pickCount.textContent = e.message; }
+            }, 200);
+          }
+          // The server's test for the same filter: the variant (any case), the text in the address or any cell (any case).
+          function applyFilter() {
+            const variant = variantFilter.value.toLowerCase(); const text = textFilter.value.trim().toLowerCase();
+            rows.forEach(r => { r.hidden = (variant !== '' && r.dataset.variant.toLowerCase() !== variant) || (text !== '' && !r.dataset.search.includes(text)); });
+            updatePick();
+          }
+          variantFilter.addEventListener('change', applyFilter);
+          textFilter.addEventListener('input', applyFilter);
+          pick.addEventListener('change', updatePick);
           document.querySelectorAll('[data-select]').forEach(b => b.addEventListener('click', () => {
             rows.filter(r => !r.hidden).forEach(r => { r.querySelector('input').checked = b.dataset.select === 'all'; }); count();
           }));
@@ -236,6 +263,9 @@ enum Assets {
           compose.addEventListener('submit', () => { const when = compose.querySelector('input[name=when]:checked').value; document.getElementById('at-instant').value = when === 'at' ? instantOf(at.value) : ''; });
           checkSchedule();
         }
+        // Module 2: a variant belongs to the campaign it was listed for.
+        const planForm = document.getElementById('plan-form');
+        if (planForm) planForm.campaign.addEventListener('change', () => { planForm.variant.value = ''; });
         const followup = document.getElementById('followup-form');
         if (followup) followup.addEventListener('submit', () => {
           const when = followup.querySelector('input[name=when]:checked').value;

@@ -115,7 +115,7 @@ enum PageTemplates {
         <dl class="facts">
           <dt>Campaign</dt><dd>{{campaign}}, round {{round}}</dd>
           <dt>Account</dt><dd>{{account}}</dd>
-          <dt>Mode</dt><dd>{{mode}}{{#variant}}, variant {{variant}}{{/variant}}{{#force}}, force{{/force}}</dd>
+          <dt>Mode</dt><dd>{{mode}}{{#variant}}, variant {{variant}}{{/variant}}{{#force}}, force{{/force}}{{#domainReplies}}, replies from the prospect's domain count{{/domainReplies}}</dd>
           <dt>Start</dt><dd>{{start}}</dd>
           <dt>Note</dt><dd data-field="note">{{note}}{{^note}}–{{/note}}</dd>
         </dl>
@@ -128,6 +128,7 @@ enum PageTemplates {
           <form method="post" action="/jobs/{{id}}/cancel" data-action="cancel" {{^canCancel}}hidden{{/canCancel}}><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" class="danger">Cancel</button></form>
         </div>
         <h2>Log</h2>
+        <p class="downloads"><a href="/jobs/{{id}}/log.csv" id="download-job-log">Download the log as CSV</a></p>
         <table class="list log" id="log" data-after="{{lastEvent}}">
           <thead><tr><th>Time</th><th>What</th><th>Row</th><th>Address</th><th>Detail</th></tr></thead>
           <tbody>
@@ -233,6 +234,7 @@ enum PageTemplates {
         {{#campaign}}
         <h1>{{name}}</h1>
         <p class="muted">From {{account}} · {{prospects}} prospects · {{file}}</p>
+        <p class="downloads">Download as CSV: <a href="/campaigns/{{id}}/master.csv" id="download-master">the master file</a> (with every round's Message-IDs and statuses; import it to continue elsewhere) · <a href="/campaigns/{{id}}/log.csv" id="download-log">the round log</a></p>
         <section class="card" id="import-report" hidden><h2>Import report</h2><pre class="report"></pre></section>
         <form method="post" action="/campaigns/{{id}}/send" id="compose" data-campaign="{{id}}">
           <input type="hidden" name="_csrf" value="{{csrf}}">
@@ -240,22 +242,34 @@ enum PageTemplates {
             <h2>2. Choose the rows</h2>
             <div class="toolbar">
               <label class="inline">Variant <select id="variant-filter" name="variant"><option value="">all</option>{{#variants}}<option>{{.}}</option>{{/variants}}</select></label>
+              <label class="inline">Containing <input type="search" id="text-filter" name="filter" placeholder="text in any column"></label>
               <button type="button" data-select="all">Select all shown</button>
               <button type="button" data-select="none">Select none</button>
               <span class="muted" id="selected-count"></span>
+            </div>
+            <div class="toolbar">
+              <label class="inline">Rows for the "selected" modes
+                <select name="pick" id="pick">
+                  <option value="boxes">the ticked rows{{#moreRows}} (rows not shown keep their selection){{/moreRows}}</option>
+                  <option value="all">all {{prospects}} rows of the campaign</option>
+                  <option value="filter">every row matching the variant and text filter</option>
+                  {{#hasSelectColumn}}<option value="file">the rows the file's select column ticks</option>{{/hasSelectColumn}}
+                </select>
+              </label>
+              <span class="muted" id="pick-count" aria-live="polite"></span>
             </div>
             <div class="scroll">
             <table class="list rows" id="rows">
               <thead><tr><th></th><th>Row</th>{{#columns}}<th title="{{header}}">{{key}}</th>{{/columns}}<th>variant</th></tr></thead>
               <tbody>
               {{#rows}}
-              <tr data-variant="{{variant}}"><td><input type="checkbox" name="row" value="{{row}}" {{#selected}}checked{{/selected}}></td><td>{{row}}</td>{{#cells}}<td>{{.}}</td>{{/cells}}<td>{{variant}}</td></tr>
+              <tr data-variant="{{variant}}" data-search="{{search}}"><td><input type="checkbox" name="row" value="{{row}}" {{#selected}}checked{{/selected}}></td><td>{{row}}</td>{{#cells}}<td>{{.}}</td>{{/cells}}<td>{{variant}}</td></tr>
               {{/rows}}
               </tbody>
             </table>
             </div>
             <input type="hidden" name="shown" value="{{shownRows}}">
-            {{#moreRows}}<p class="muted">Showing the first {{shown}} rows; the others keep the select column of the file.</p>{{/moreRows}}
+            {{#moreRows}}<p class="muted">Showing the first {{shown}} of {{prospects}} rows. To select rows beyond them, choose all rows, the rows matching the filter or the file's select column above.</p>{{/moreRows}}
           </section>
           <section class="card">
             <h2>3. Write the email</h2>
@@ -307,20 +321,25 @@ enum PageTemplates {
         <form method="get" action="/module2" class="grid card" id="plan-form">
           <label>Campaign <select name="campaign" required>{{#campaigns}}<option value="{{id}}" {{#chosen}}selected{{/chosen}}>{{name}}</option>{{/campaigns}}</select></label>
           <label>Round <input type="number" name="round" min="2" value="{{round}}" required></label>
+          <label>Variant <select name="variant" id="plan-variant"><option value="">all</option>{{#variants}}<option value="{{name}}" {{#chosen}}selected{{/chosen}}>{{name}}</option>{{/variants}}</select></label>
           <label><input type="checkbox" name="force" {{#force}}checked{{/force}}> Force send (a reminder even where you wrote to them yourself)</label>
+          <label><input type="checkbox" name="domainReplies" {{#domainReplies}}checked{{/domainReplies}}> Count a reply from a colleague at the prospect's domain (never at free-mail domains such as gmail.com)</label>
           <div class="actions"><button type="submit" class="primary">Show the plan</button></div>
         </form>
         {{#plan}}
         <section class="card">
-          <h2>Plan for round {{round}} of {{campaignName}}: {{sendCount}} to send, {{skipCount}} to skip</h2>
+          <h2>Plan for round {{round}} of {{campaignName}}{{#variant}}, variant {{variant}}{{/variant}}: {{sendCount}} to send, {{skipCount}} to skip</h2>
           <form method="post" action="/module2/sync" class="inline" id="sync-form">
             <input type="hidden" name="_csrf" value="{{csrf}}">
             <input type="hidden" name="campaign" value="{{campaignID}}">
             <input type="hidden" name="round" value="{{round}}">
             <input type="hidden" name="force" value="{{#force}}on{{/force}}">
+            <input type="hidden" name="variant" value="{{variant}}">
+            <input type="hidden" name="domainReplies" value="{{#domainReplies}}on{{/domainReplies}}">
             <span class="muted">Mailbox last synced: {{syncedAt}}{{#syncError}} — <span class="error">{{syncError}}</span>{{/syncError}}</span>
             <button type="submit">Sync now</button>
           </form>
+          <p class="downloads">Download as CSV: <a href="/campaigns/{{campaignID}}/master.csv" id="download-master">the master file</a> · <a href="/campaigns/{{campaignID}}/log.csv?round={{previousRound}}" id="download-round-log">round {{previousRound}}'s log</a> · <a href="/campaigns/{{campaignID}}/log.csv" id="download-log">every round's log</a></p>
           <table class="list" id="plan">
             <thead><tr><th>Row</th><th>Address</th><th>Decision</th><th>Why</th></tr></thead>
             <tbody>{{#rows}}<tr class="{{decision}}"><td>{{row}}</td><td>{{email}}</td><td><span class="decision {{decision}}">{{decision}}</span></td><td>{{reason}}</td></tr>{{/rows}}</tbody>
@@ -331,7 +350,9 @@ enum PageTemplates {
           <input type="hidden" name="campaign" value="{{campaignID}}">
           <input type="hidden" name="round" value="{{round}}">
           <input type="hidden" name="force" value="{{#force}}on{{/force}}">
-          <h2>Schedule round {{round}}</h2>
+          <input type="hidden" name="variant" value="{{variant}}">
+          <input type="hidden" name="domainReplies" value="{{#domainReplies}}on{{/domainReplies}}">
+          <h2>Schedule round {{round}}{{#variant}} for variant {{variant}}{{/variant}}</h2>
           <label>Subject (empty: "Re: " and the first email's subject) <input name="subject"></label>
           <label>Follow-up (Markdown; the same placeholders as round 1) <textarea name="body" rows="8" required placeholder="Just following up, {first}."></textarea></label>
           <label>Mode <select name="mode"><option value="send-all">Send all</option><option value="send-selected">Send selected</option><option value="draft-all">Draft all</option><option value="draft-selected">Draft selected</option><option value="draft-selected-send-rest">Draft selected, send the rest</option></select></label>
@@ -410,6 +431,10 @@ enum PageTemplates {
             <dd>Only one job per account runs at a time. A job that comes due while another runs fails at once and says which job holds the account.</dd>
             <dt>Why can't I schedule two jobs close together on one account?</dt>
             <dd>The guard window (2 hours by default, per account) keeps jobs of one account apart, measured from another job's start and its projected end. The message names the earliest time that works.</dd>
+            <dt>My campaign has more rows than the page shows. How do I select them?</dt>
+            <dd>Under the rows, "Rows for the selected modes" takes all rows of the campaign, every row matching the variant and text filter, or the rows the file's <code>select</code> column ticks; the count is shown before you create the job.</dd>
+            <dt>Can I get the master file back, with what was sent?</dt>
+            <dd>Yes: the campaign page and Module 2 download it as CSV, with every round's Message-IDs, statuses and times (import it again to continue elsewhere), and the round log; each job's page downloads its log.</dd>
             <dt>Can I only create drafts and send them myself?</dt>
             <dd>Yes: the draft modes put each message in your Drafts folder, in both modules.</dd>
             <dt>Does Outreach see replies?</dt>

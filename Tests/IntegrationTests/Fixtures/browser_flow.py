@@ -2,7 +2,7 @@
 """Drives Outreach's web UI in real headless Chromium (Debian's /usr/bin/chromium, through Playwright) for
 BrowserTests.swift, and prints one JSON object: what the pages showed and what the server answered.
 
-    browser_flow.py BASE_URL ARTIFACT_DIR CONFIG_JSON --phase send|followup|google
+    browser_flow.py BASE_URL ARTIFACT_DIR CONFIG_JSON --phase send|followup|google|select
 
 The test decides; this script only drives the browser and reports. It fails (exit 1, traceback on stderr) only when
 the UI cannot be driven at all: an element that never appears, a page that never loads. Every screen it visits is
@@ -11,7 +11,11 @@ saved as a PNG in ARTIFACT_DIR.
 Phase "send": the admin adds two users and grants each an account; the second user uploads a list and schedules a
 job for tomorrow; the first user uploads the master file, changes the selection, writes the email with the
 placeholder menu, previews a row, sends the selected rows now and watches the job to 100%. Then the isolation and
-CSRF probes. Phase "followup" (after the test delivered a reply and a bounce): Module 2's plan, the A/B page.
+CSRF probes. Phase "followup" (after the test delivered a reply and a bounce): Module 2's plan, the CSV downloads,
+the A/B page, Module 2 for one variant and a follow-up scheduled from it.
+
+Phase "select": an admin uploads a campaign of 2,100 rows (the page shows 500), reads the counts of the one-step
+selections (all rows, the file's select column, the rows matching a text filter) and sends to the filtered rows.
 
 Phase "google" (serve pointed at the fake Google of Fixtures/gmail): the admin connects a Gmail account with the
 Accounts page's "Connect with Google", the browser following the consent screen's redirect back to /oauth2/callback;
@@ -114,6 +118,13 @@ class Flow:
             page.click("#upload button[type=submit]")
         return int(page.url.rstrip("/").split("/")[-1])
 
+    def download(self, page, selector):
+        """Clicks a download link; the file as saved: its suggested name and its text."""
+        with page.expect_download() as info:
+            page.click(selector)
+        download = info.value
+        return {"name": download.suggested_filename, "text": Path(download.path()).read_bytes().decode("utf-8")}
+
     def status_and_text(self, response):
         return {"status": response.status, "text": response.text()}
 
@@ -158,6 +169,8 @@ class Flow:
         row = page.locator("tr", has_text=c["account"])
         row.locator("input[name=delay]").fill("1s")
         row.locator("input[name=jitter]").fill("0")
+        # No guard window: the follow-up of phase 2 starts right after round 1.
+        row.locator("input[name=guard]").fill("0")
         self.submit(page, f"tr:has-text('{c['account']}') form button[type=submit]")
         obs["adminAccounts"] = self.table(page, "table.list")
         self.shot(page, "accounts-admin")
@@ -280,7 +293,9 @@ class Flow:
         isolation = {"jobPage": response.status, "jobPageLeaks": [s for s in leaks if s in body], "jobPageHeading": page.inner_text("h1")}
         self.shot(page, "not-found")
         for name, path in [("apiJob", f"/api/jobs/{other_job}"), ("apiEvents", f"/api/jobs/{other_job}/events"), ("campaignPage", f"/campaigns/{other_campaign}"),
-                           ("apiPlan", f"/api/campaigns/{other_campaign}/plan?round=2"), ("module2Plan", f"/module2?campaign={other_campaign}&round=2")]:
+                           ("apiPlan", f"/api/campaigns/{other_campaign}/plan?round=2"), ("module2Plan", f"/module2?campaign={other_campaign}&round=2"),
+                           ("masterCSV", f"/campaigns/{other_campaign}/master.csv"), ("roundLogCSV", f"/campaigns/{other_campaign}/log.csv?round=1"),
+                           ("jobLogCSV", f"/jobs/{other_job}/log.csv"), ("apiSelection", f"/api/campaigns/{other_campaign}/selection?pick=all")]:
             r = page.request.get(self.url(path))
             isolation[name] = {"status": r.status, "leaks": [s for s in leaks if s in r.text()]}
         r = page.request.post(self.url(f"/jobs/{other_job}/cancel"), form={"_csrf": self.csrf(page)}, max_redirects=0)
@@ -339,15 +354,87 @@ class Flow:
         obs["plan"] = [dict(zip(["row", "email", "decision", "reason"], cells)) for cells in self.table(page, "#plan")]
         obs["followupForm"] = page.locator("#followup-form").count()
         self.shot(page, "module2-plan")
+
+        # The CSV downloads, as the browser saves them: the master file and round 1's log from the plan, the job's
+        # log from its page; and the headers they came with.
+        obs["downloads"] = {
+            "master": self.download(page, "#download-master"),
+            "roundLog": self.download(page, "#download-round-log"),
+        }
+        page.goto(self.url(f"/jobs/{c['jobID']}"))
+        obs["downloads"]["jobLog"] = self.download(page, "#download-job-log")
+        r = page.request.get(self.url(page.get_attribute("#download-job-log", "href")))
+        obs["downloads"]["jobLogHeaders"] = {k: r.headers.get(k, "") for k in ["content-type", "content-disposition", "x-content-type-options"]}
+
         page.goto(self.url("/ab"))
         page.select_option("select[name=campaign]", label=c["campaign"])
         self.submit(page, "form[action='/ab'] button[type=submit]")
         obs["ab"] = self.table(page, "#ab") if page.locator("#ab").count() else []
         obs["abChart"] = page.locator(".chart svg").count()
         self.shot(page, "ab")
+
+        # Module 2 for one variant, with a colleague's reply counting: the plan shows only that variant's rows, and
+        # the follow-up scheduled from it goes to them alone.
+        page.goto(self.url("/module2"))
+        page.select_option("#plan-form select[name=campaign]", label=c["campaign"])
+        page.fill("#plan-form input[name=round]", "2")
+        self.submit(page, "#plan-form button[type=submit]")
+        obs["variantOptions"] = page.eval_on_selector_all("#plan-variant option", "os => os.map(o => o.textContent.trim())")
+        page.select_option("#plan-variant", c["followupVariant"])
+        page.check("#plan-form input[name=domainReplies]")
+        self.submit(page, "#plan-form button[type=submit]")
+        page.wait_for_selector("#plan tbody tr")
+        obs["variantPlanHeading"] = page.locator("section.card h2").first.inner_text()
+        obs["variantPlan"] = [cells[:3] for cells in self.table(page, "#plan")]
+        obs["variantPlanURL"] = page.url
+        obs["variantScheduleHeading"] = page.inner_text("#followup-form h2")
+        self.shot(page, "module2-variant")
+        page.fill("#followup-form textarea[name=body]", c["followupBody"])
+        page.select_option("#followup-form select[name=mode]", "send-all")
+        with page.expect_navigation(url=lambda u: "/jobs/" in u):
+            page.click("#followup-form button[type=submit]")
+        obs["followupJobID"] = int(page.url.rstrip("/").split("/")[-1])
+        obs["followupJobFacts"] = page.inner_text("dl.facts")
         page.goto(self.url("/jobs"))
         self.shot(page, "jobs")
         user.close()
+
+    # MARK: phase "select"
+
+    def pick(self, page, value):
+        """Chooses a one-step selection and waits for the page's count of it."""
+        page.select_option("#pick", value)
+        page.wait_for_function("() => / rows selected$/.test(document.getElementById('pick-count').textContent)")
+        return page.inner_text("#pick-count")
+
+    def select_phase(self, browser):
+        """A campaign of more rows than the page shows: the one-step selections' counts, then a send-selected job over
+        the rows matching the text filter, most of them beyond the rows shown."""
+        c = self.config
+        obs = self.observed
+        admin = self.new_context(browser, "admin")
+        page = self.login(admin, c["admin"])
+        campaign = self.upload(page, c["campaign"], c["account"], c["csv"])
+        obs["campaignID"] = campaign
+        page.wait_for_selector("#rows tbody tr")
+        obs["boxes"] = page.locator("#rows input[name=row]").count()
+        obs["moreRows"] = page.inner_text("input[name=shown] + p") if page.locator("input[name=shown] + p").count() else ""
+        obs["pickOptions"] = page.eval_on_selector_all("#pick option", "os => os.map(o => o.value)")
+        obs["counts"] = {"all": self.pick(page, "all"), "file": self.pick(page, "file")}
+        obs["boxesDisabled"] = page.evaluate("() => [...document.querySelectorAll('#rows input[name=row]')].every(i => i.disabled)")
+        page.select_option("#pick", "boxes")
+        page.fill("#text-filter", c["filter"])
+        obs["shownMatching"] = page.evaluate("() => [...document.querySelectorAll('#rows tbody tr')].filter(r => !r.hidden).length")
+        obs["counts"]["filter"] = self.pick(page, "filter")
+        page.fill("#subject", c["subject"])
+        page.fill("#body", c["body"])
+        page.select_option("#mode", c["mode"])
+        page.check("input[name=when][value=now]")
+        self.shot(page, "campaign-2000")
+        with page.expect_navigation(url=lambda u: "/jobs/" in u):
+            page.click("#submit-round")
+        obs["jobID"] = int(page.url.rstrip("/").split("/")[-1])
+        admin.close()
 
     # MARK: phase "google"
 
@@ -428,7 +515,7 @@ class Flow:
 
     def run(self):
         self.artifacts.mkdir(parents=True, exist_ok=True)
-        phases = {"send": self.send_phase, "followup": self.followup_phase, "google": self.google_phase}
+        phases = {"send": self.send_phase, "followup": self.followup_phase, "google": self.google_phase, "select": self.select_phase}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
             try:
@@ -443,7 +530,7 @@ def main():
     parser.add_argument("base")
     parser.add_argument("artifacts")
     parser.add_argument("config")
-    parser.add_argument("--phase", choices=["send", "followup", "google"], required=True)
+    parser.add_argument("--phase", choices=["send", "followup", "google", "select"], required=True)
     args = parser.parse_args()
     config = json.loads(Path(args.config).read_text())
     observed = Flow(args.base, args.artifacts, config, args.phase).run()
