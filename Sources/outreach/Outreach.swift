@@ -27,11 +27,13 @@ struct Outreach: AsyncParsableCommand {
     }
 
     /// A command that ran and failed says why, without the usage text ArgumentParser adds to errors it does not know
-    /// (the usage is for arguments it could not make sense of: `ValidationError`, which passes through).
+    /// and to `ValidationError`: the usage is for arguments it could not make sense of, which `validate()` reports
+    /// while parsing; a `ValidationError` a command's run throws (a setting, a timeout) is about something else.
     static func runtimeError(_ error: any Error) -> any Error {
         if let fault = StorageFault(error) { return CommandFailure(fault.description) }
         switch error {
-        case is ValidationError, is ExitCode, is CleanExit, is CommandFailure: return error
+        case let error as ValidationError: return CommandFailure(error.message)
+        case is ExitCode, is CleanExit, is CommandFailure: return error
         // ArgumentParser's own (`--help` is a command whose run throws "help requested"): it knows how to print them.
         case _ where String(reflecting: type(of: error)).hasPrefix("ArgumentParser."): return error
         default: return CommandFailure(String(describing: error))

@@ -98,7 +98,8 @@ struct JobTests {
         try cli.expectSuccess(["send", "U", "--template", otherTemplate, "--at", Self.at(Date().addingTimeInterval(10))])
         let worker = try cli.startWorker()
         defer { worker.stop() }
-        let running = try await Self.wait(for: 3, in: database, "running with a message out") { $0.state == .running && $0.counters.sent >= 1 }
+        // Started (running, or already done if this test's polls came late on a busy machine: its start time stays).
+        let running = try await Self.wait(for: 3, in: database, "started") { $0.startedAt != nil }
         let refused = try await Self.wait(for: 4, in: database, "failed") { $0.state.isFinal }
         #expect(refused.state == .failed)
         let since = JobTime.format(try #require(running.startedAt))
