@@ -116,6 +116,6 @@ public struct MissingIMAP: Error, Equatable, CustomStringConvertible {
         let fix = fromEnvironment
             ? "set IMAP_HOST (and IMAP_PORT, 993 by default) in .env"
             : "add the account again with --imap"
-        return "\(email) is an SMTP-only account (no IMAP server), and \(purpose) needs IMAP to read the mailbox: \(fix); sending first emails works without it"
+        return "\(email) is an SMTP-only account (no IMAP server), so \(purpose) cannot work without the mailbox: \(fix); first emails go out without it"
     }
 }
