@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OutreachCore
 
 /// `LOG_FORMAT=json`: one JSON object per line on standard error — `time` (ISO 8601, UTC, milliseconds), `level`,
 /// `label`, `message`, then every metadata key (`job`, `round`, `row`, `account.email`, …) at the top level, so log
@@ -19,43 +20,50 @@ struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        var line = "{\"time\":" + Self.quoted(Self.timestamp(Date())) + ",\"level\":" + Self.quoted(event.level.rawValue)
-            + ",\"label\":" + Self.quoted(label) + ",\"message\":" + Self.quoted(event.message.description)
-        for key in merged.keys.sorted() where !["time", "level", "label", "message"].contains(key) {
-            line += "," + Self.quoted(key) + ":" + Self.json(merged[key]!)
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        func field(_ key: String, _ write: (inout [UInt8]) -> Void) {
+            line.append(line.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            JSONStringLiteral.append(key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            write(&line)
         }
-        line += "}\n"
+        field("time") { JSONStringLiteral.append(Self.timestamp(Date()), to: &$0) }
+        field("level") { JSONStringLiteral.append(event.level.rawValue, to: &$0) }
+        field("label") { JSONStringLiteral.append(label, to: &$0) }
+        field("message") { JSONStringLiteral.append(event.message.description, to: &$0) }
+        for key in merged.keys.sorted() where !["time", "level", "label", "message"].contains(key) {
+            field(key) { Self.append(merged[key]!, to: &$0) }
+        }
+        line += Array("}\n".utf8)
         // One write per line: lines of concurrent tasks do not interleave.
-        FileHandle.standardError.write(Data(line.utf8))
+        FileHandle.standardError.write(Data(line))
     }
 
     static func timestamp(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
     }
 
-    static func json(_ value: Logger.Metadata.Value) -> String {
+    static func append(_ value: Logger.Metadata.Value, to out: inout [UInt8]) {
         switch value {
-        case .string(let text): quoted(text)
-        case .stringConvertible(let convertible): quoted(convertible.description)
-        case .array(let values): "[" + values.map(json).joined(separator: ",") + "]"
-        case .dictionary(let values): "{" + values.keys.sorted().map { quoted($0) + ":" + json(values[$0]!) }.joined(separator: ",") + "}"
-        }
-    }
-
-    /// A JSON string literal (RFC 8259): quote, backslash and control characters escaped.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
+        case .string(let text): JSONStringLiteral.append(text, to: &out)
+        case .stringConvertible(let convertible): JSONStringLiteral.append(convertible.description, to: &out)
+        case .array(let values):
+            out.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                append(value, to: &out)
             }
+            out.append(UInt8(ascii: "]"))
+        case .dictionary(let values):
+            out.append(UInt8(ascii: "{"))
+            for (index, key) in values.keys.sorted().enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                JSONStringLiteral.append(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                append(values[key]!, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
         }
-        return out + "\""
     }
 }
